@@ -1,0 +1,1 @@
+"""Coordinates: CRS handling, GCJ-02/BD-09, metric lengths, distances and chainage."""

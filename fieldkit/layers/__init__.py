@@ -1,0 +1,1 @@
+"""GIS layers: readers per source format, validation, import and the layers manifest."""

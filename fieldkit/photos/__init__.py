@@ -1,0 +1,1 @@
+"""Photos as evidence: metadata, placement, the evidence store, derivatives and ingest."""
