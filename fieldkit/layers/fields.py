@@ -1,0 +1,88 @@
+"""Feature ids and names from attribute columns (named, or the name column detected)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .base import ImportReport, RawLayer
+
+NAME_CANDIDATES = ("name", "名称", "名字", "name_zh", "name_cn", "name_ch", "name_tc", "mc", "river_name")
+MAX_NAME = 500
+MAX_FID = 200
+
+
+def _column(raw: RawLayer, frame: pd.DataFrame, wanted: str, what: str) -> str:
+    if wanted in frame.columns:
+        return wanted
+    folded = {str(c).lower(): c for c in frame.columns}
+    if wanted.lower() in folded:
+        return folded[wanted.lower()]
+    raise InputError(
+        f"{raw.path}: no attribute {wanted!r} for the feature {what}; attributes are "
+        f"{', '.join(map(str, frame.columns)) or '(none)'}"
+    )
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def feature_ids(raw: RawLayer, id_field: str | None, report: ImportReport) -> np.ndarray:
+    """One id string per raw feature: ``id_field``'s value, else the feature/row number."""
+    rows = [str(r) for r in raw.rows.tolist()]
+    if not id_field:
+        return np.array(rows, dtype=object)
+    column = _column(raw, raw.attributes, id_field, "id")
+    series = raw.attributes[column]
+    if pd.api.types.is_integer_dtype(series) and not series.hasnans:
+        values = series.astype(str).tolist()
+    else:
+        values = [_text(v) for v in series.tolist()]
+    fids = np.array([(v or r)[:MAX_FID] for v, r in zip(values, rows)], dtype=object)
+    missing = sum(v is None for v in values)
+    if missing:
+        report.warnings.append(f"{missing} feature(s) have no {column!r}; their row number is used as id")
+    duplicated = pd.Series(fids).duplicated(keep=False)
+    if duplicated.any():
+        sample = ", ".join(sorted(set(fids[duplicated.to_numpy()]))[:5])
+        report.warnings.append(f"{int(duplicated.sum())} features share an id in {column!r} (e.g. {sample})")
+    report.extra["id_field"] = column
+    return fids
+
+
+def find_name_field(frame: pd.DataFrame) -> str | None:
+    """The column that most likely holds feature names, or None."""
+    folded = {str(c).lower(): c for c in frame.columns}
+    for candidate in NAME_CANDIDATES:
+        if candidate in folded:
+            return folded[candidate]
+    named = [c for lower, c in folded.items() if lower.endswith(("name", "名称")) and _is_text(frame[c])]
+    if not named:
+        return None
+    # e.g. province_name, city_name, district_name: the most specific has the most distinct values
+    return max(reversed(named), key=lambda c: frame[c].nunique())
+
+
+def _is_text(series: pd.Series) -> bool:
+    return series.dtype == object or pd.api.types.is_string_dtype(series)
+
+
+def feature_names(raw: RawLayer, frame: pd.DataFrame, name_field: str | None, report: ImportReport):
+    """One name (or None) per feature of ``frame``; records the field used in the report."""
+    column = _column(raw, frame, name_field, "name") if name_field else find_name_field(frame)
+    report.extra["name_field"] = column
+    if column is None:
+        return [None] * len(frame)
+    series = frame[column]
+    if _is_text(series) and series.map(type, na_action="ignore").isin([str]).all():
+        sliced = series.str.slice(0, MAX_NAME).astype(object)
+        return sliced.where(sliced.notna() & (sliced != ""), None).tolist()
+    return [(t[:MAX_NAME] if t else None) for t in map(_text, series.tolist())]
