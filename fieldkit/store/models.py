@@ -78,7 +78,9 @@ class Feature(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"), index=True)
+    # (layer_id, fid) also serves lookups by layer_id alone; no separate index, so bulk loads
+    # maintain one index fewer.
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
     fid: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(500))
     geom_type: Mapped[str] = mapped_column(String(30))

@@ -97,8 +97,10 @@ def test_hk_venues_csv_in_hk1980_grid(runtime, shared_data, tmp_path):
     assert report.crs == "EPSG:2326" and layer.feature_count == len(with_grid) == 306
     assert report.dropped_bad_coords == 340 - 306  # venues without a grid reference, reported by row
     with runtime.db.session() as s:
-        stored = s.execute(select(Feature.name, Feature.geom).where(Feature.layer_id == layer.id)
-                           .order_by(Feature.id)).all()
+        rows = s.execute(select(Feature.fid, Feature.name, Feature.geom)
+                         .where(Feature.layer_id == layer.id)).all()
+    # fid is the spreadsheet row number; the store keeps rows in spatial (minx) order.
+    stored = [(name, geom) for _, name, geom in sorted(rows, key=lambda r: int(r.fid))]
     assert [name for name, _ in stored] == [p["NAME_TC"] for p in with_grid]
     got = shapely.get_coordinates(np.array([g for _, g in stored]))
     lon = np.array([p["LONGITUDE"] for p in with_grid])

@@ -75,7 +75,6 @@ def upgrade() -> None:
     with op.batch_alter_table('features', schema=None) as batch_op:
         batch_op.create_index('ix_features_bbox', ['minx', 'maxx', 'miny', 'maxy'], unique=False)
         batch_op.create_index('ix_features_layer_fid', ['layer_id', 'fid'], unique=False)
-        batch_op.create_index(batch_op.f('ix_features_layer_id'), ['layer_id'], unique=False)
 
     op.create_table('inspections',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -184,7 +183,6 @@ def downgrade() -> None:
     op.drop_table('photos')
     op.drop_table('inspections')
     with op.batch_alter_table('features', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_features_layer_id'))
         batch_op.drop_index('ix_features_layer_fid')
         batch_op.drop_index('ix_features_bbox')
 
