@@ -1,0 +1,237 @@
+"""Derivatives of an original: upright preview and thumbnail, and a metadata-free public copy.
+
+Speed matters (see ``PERFORMANCE.md``): a JPEG is decoded once, at the reduced DCT scale the
+preview needs (``draft``), resized once, and the thumbnail is made from the preview. EXIF
+orientation is applied to the small image, not the original.
+
+The public copy of a JPEG is made by walking its markers and dropping the metadata segments;
+the entropy-coded data is copied byte for byte, so the pixels are exactly the original's.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from dataclasses import dataclass
+
+from PIL import Image
+
+from ..errors import InputError
+
+PREVIEW_QUALITY = 85
+THUMB_QUALITY = 80
+PUBLIC_QUALITY = 92
+RESAMPLE = Image.Resampling.BILINEAR  # antialiased (support scales with the reduction)
+TAG_ORIENTATION = 0x0112
+_RESIZABLE = ("RGB", "L", "RGBA", "LA", "CMYK", "YCbCr")
+
+# Orientation tag value → the transpose that makes the pixels upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(slots=True)
+class Derivatives:
+    """Encoded preview and thumbnail (JPEG bytes) and their upright sizes."""
+
+    preview: bytes
+    thumb: bytes
+    preview_size: tuple[int, int]
+    thumb_size: tuple[int, int]
+
+
+def fit_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """``size`` scaled so its long side is at most ``long_side`` (never enlarged)."""
+    w, h = size
+    scale = min(1.0, long_side / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def draft_scale(size: tuple[int, int], long_side: int) -> int:
+    """The largest JPEG DCT reduction (1, 2, 4, 8) that still leaves ``long_side`` pixels."""
+    longest = max(size)
+    for scale in (8, 4, 2):
+        if longest // scale >= long_side:
+            return scale
+    return 1
+
+
+def make_derivatives(img: Image.Image, preview_px: int, thumb_px: int) -> Derivatives:
+    """Decode ``img`` (opened, not yet loaded) once and make the upright preview and thumbnail."""
+    return render_derivatives(decode_for_preview(img, preview_px), preview_px, thumb_px)
+
+
+def decode_for_preview(img: Image.Image, preview_px: int) -> Image.Image:
+    """Decode ``img`` in place, JPEGs at the smallest DCT scale that still covers the preview.
+
+    This is where a broken file fails (e.g. truncated data); returns ``img``.
+    """
+    if img.format == "JPEG":
+        scale = draft_scale(img.size, preview_px)
+        if scale > 1:
+            img.draft("RGB", (img.width // scale, img.height // scale))
+    img.load()
+    return img
+
+
+def render_derivatives(img: Image.Image, preview_px: int, thumb_px: int) -> Derivatives:
+    """Preview and thumbnail of a decoded image: resize, then make it upright, then encode.
+
+    The thumbnail is made from the preview (integer box reduction, then a small resize).
+    """
+    orientation = _orientation(img)  # read after load: TIFF applies its own on load
+    if img.mode not in _RESIZABLE:
+        img = _to_rgb(img)
+    preview = _to_rgb(img.resize(fit_size(img.size, preview_px), RESAMPLE))
+    if orientation in _UPRIGHT:
+        preview = preview.transpose(_UPRIGHT[orientation])
+    thumb = preview.resize(fit_size(preview.size, thumb_px), RESAMPLE, reducing_gap=1.0)
+    return Derivatives(
+        preview=encode_jpeg(preview, PREVIEW_QUALITY),
+        thumb=encode_jpeg(thumb, THUMB_QUALITY),
+        preview_size=preview.size,
+        thumb_size=thumb.size,
+    )
+
+
+def encode_jpeg(img: Image.Image, quality: int) -> bytes:
+    """``img`` as a baseline JPEG without metadata."""
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(TAG_ORIENTATION, 1)
+    except (ValueError, TypeError, SyntaxError, OSError, struct.error):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("RGB", "L"):
+        return img
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode.startswith("I"):  # 16-bit grey: keep the top 8 bits
+        return img.convert("I").point(lambda v: v / 256).convert("L")
+    return img.convert("RGB")
+
+
+# -- public copy ------------------------------------------------------------------------------
+
+SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}
+_KEEP_APP = {0xE0: (b"JFIF\0", b"JFXX\0"), 0xE2: (b"ICC_PROFILE\0",), 0xEE: (b"Adobe",)}
+_NEXT_MARKER = re.compile(rb"\xff+[^\x00\xff\xd0-\xd7]")
+
+
+def strip_jpeg_metadata(data: bytes, name: str = "image") -> bytes:
+    """The JPEG without EXIF/XMP (APP1), IPTC (APP13), comments and other metadata segments.
+
+    Kept: JFIF (APP0), ICC profile (APP2), Adobe (APP14) and every coding segment; the
+    entropy-coded data is copied byte for byte, and anything after EOI (MPF images, appended
+    archives) is dropped. An orientation other than 1 is kept in a minimal EXIF segment so the
+    copy still displays upright.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        raise InputError(f"{name}: not a JPEG (no SOI marker)")
+    out = [b"\xff\xd8"]
+    orientation = 1
+    pos = 2
+    while True:
+        marker, start, end = _segment_at(data, pos, name)
+        if marker == EOI:
+            out.append(b"\xff\xd9")
+            break
+        payload = data[start + 4 : end]
+        if marker == 0xE1 and payload.startswith(b"Exif\0\0"):
+            orientation = _exif_orientation(payload) or orientation
+        if _keep_segment(marker, payload):
+            out.append(data[start:end])
+        pos = end
+        if marker == SOS:
+            scan_end = _scan_end(data, pos, name)
+            out.append(data[pos:scan_end])
+            pos = scan_end
+    if orientation != 1:
+        out.insert(1, _orientation_app1(orientation))
+    return b"".join(out)
+
+
+def _segment_at(data: bytes, pos: int, name: str) -> tuple[int, int, int]:
+    """(marker, segment start, segment end) of the marker segment at ``pos``."""
+    while pos < len(data) and data[pos] == 0xFF and pos + 1 < len(data) and data[pos + 1] == 0xFF:
+        pos += 1  # fill bytes
+    if pos + 2 > len(data) or data[pos] != 0xFF:
+        raise InputError(f"{name}: corrupt JPEG (expected a marker at byte {pos})")
+    marker = data[pos + 1]
+    if marker in _STANDALONE or marker == EOI:
+        return marker, pos, pos + 2
+    if pos + 4 > len(data):
+        raise InputError(f"{name}: truncated JPEG (segment header at byte {pos})")
+    (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+    end = pos + 2 + length
+    if length < 2 or end > len(data):
+        raise InputError(f"{name}: truncated JPEG (segment 0xFF{marker:02X} at byte {pos})")
+    return marker, pos, end
+
+
+def _scan_end(data: bytes, pos: int, name: str) -> int:
+    """Where the entropy-coded data starting at ``pos`` ends (the next real marker)."""
+    match = _NEXT_MARKER.search(data, pos)
+    if match is None:
+        raise InputError(f"{name}: truncated JPEG (no EOI after the scan at byte {pos})")
+    return match.end() - 2  # keep the fill bytes, if any, in the copied scan data
+
+
+def _keep_segment(marker: int, payload: bytes) -> bool:
+    if marker == 0xFE:  # COM
+        return False
+    if 0xE0 <= marker <= 0xEF:
+        return payload.startswith(_KEEP_APP.get(marker, ()))
+    return True
+
+
+def _exif_orientation(payload: bytes) -> int | None:
+    exif = Image.Exif()
+    try:
+        exif.load(payload)
+        value = exif.get(TAG_ORIENTATION)
+    except (ValueError, TypeError, SyntaxError, OSError, struct.error):
+        return None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+def _orientation_app1(orientation: int) -> bytes:
+    """A minimal big-endian EXIF APP1 segment holding only the Orientation tag."""
+    ifd = struct.pack(">HHHIHHI", 1, TAG_ORIENTATION, 3, 1, orientation, 0, 0)
+    body = b"Exif\0\0" + b"MM\0\x2a" + struct.pack(">I", 8) + ifd
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def public_bytes(data: bytes, name: str, max_pixels: int) -> bytes:
+    """A shareable copy of an original with no metadata: JPEGs stripped, others re-encoded."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return strip_jpeg_metadata(data, name)
+    from .metadata import open_image
+
+    img = open_image(data, name, max_pixels)
+    img.load()
+    orientation = _orientation(img)
+    upright = _to_rgb(img)
+    if orientation in _UPRIGHT:
+        upright = upright.transpose(_UPRIGHT[orientation])
+    return encode_jpeg(upright, PUBLIC_QUALITY)

@@ -1,0 +1,437 @@
+"""Ingest photos as evidence: store the original, make derivatives, place, record, join.
+
+Worker processes do the CPU work (read, hash, metadata, derivatives, blob + derivative files);
+the parent does every database write, in batches, and never hands a connection to a worker.
+Placement order per photo: EXIF GPS → GPX track → device position → manual pin.
+One bad file never stops a batch: it becomes a ``failed`` result with its reason.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import resource
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import shapely
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import FieldkitError, InputError, StorageError
+from ..store.models import Inspection, Photo, PhotoSubmission, User
+from .derivatives import decode_for_preview, render_derivatives
+from .evidence import EvidenceStore
+from .geotag import TrackPoint, camera_time_to_utc, locate_explained, parse_gpx
+from .metadata import PhotoMetadata, extract, open_image, parse_iso
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".heic", ".heif", ".png", ".tif", ".tiff")
+DB_BATCH = 64
+NAME_MAX = 300
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What happened to one file: ``ingested``, ``duplicate`` (re-submitted) or ``failed``."""
+
+    name: str
+    status: str
+    photo_id: int | None = None
+    sha256: str | None = None
+    placed_by: str | None = None  # exif | gpx | device | manual | none
+    error: str | None = None
+    note: str | None = None  # how (or why not) it was placed
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """The results of one ingest run with counts: ``ingested``, ``duplicates`` (re-submitted),
+    ``unplaced`` (new photos no source could place, kept all the same) and ``failed``."""
+
+    results: list[IngestResult]
+    peak_worker_kb: int = 0  # largest ru_maxrss seen in a worker process (KiB)
+
+    @property
+    def ingested(self) -> int:  # noqa: D102
+        return sum(r.status == "ingested" for r in self.results)
+
+    @property
+    def duplicates(self) -> int:  # noqa: D102
+        return sum(r.status == "duplicate" for r in self.results)
+
+    @property
+    def failed(self) -> int:  # noqa: D102
+        return sum(r.status == "failed" for r in self.results)
+
+    @property
+    def unplaced(self) -> int:  # noqa: D102
+        return sum(r.status == "ingested" and r.placed_by == "none" for r in self.results)
+
+    def failures(self) -> list[IngestResult]:
+        """The failed results, each with its reason."""
+        return [r for r in self.results if r.status == "failed"]
+
+    def counts(self) -> dict[str, int]:
+        """``{"ingested", "duplicates", "unplaced", "failed"}`` counts."""
+        return {"ingested": self.ingested, "duplicates": self.duplicates,
+                "unplaced": self.unplaced, "failed": self.failed}
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a photo goes, which source said so, and a note (e.g. why the track did not)."""
+
+    lat: float | None
+    lon: float | None
+    alt: float | None
+    source: str
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class PlaceContext:
+    """Everything besides the photo itself that can place it."""
+
+    track: list[TrackPoint] | None = None
+    time_offset: timedelta = timedelta(0)
+    camera_tz: tzinfo | None = None
+    device: tuple | None = None  # (lat, lon, accuracy_m[, crs_key]) from the browser
+    manual: tuple | None = None  # (lat, lon, crs_key) pin
+
+
+@dataclass(slots=True)
+class Processed:
+    """What a worker sends back for one file (metadata only, never the bytes)."""
+
+    name: str
+    size: int = 0
+    meta: PhotoMetadata | None = None
+    error: str | None = None
+    maxrss_kb: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """What a worker needs to know: the store and the derivative sizes."""
+
+    store_root: str
+    preview_px: int
+    thumb_px: int
+    max_pixels: int
+
+
+# -- worker side ------------------------------------------------------------------------------
+
+_worker: dict = {}
+
+
+def _init_worker(opts: WorkerOptions) -> None:
+    _worker["opts"] = opts
+    _worker["store"] = EvidenceStore(opts.store_root, max_pixels=opts.max_pixels)
+
+
+def _process_path(path: str) -> Processed:
+    """Worker entry point: one file from disk. Never raises."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return Processed(path, error=f"{path}: cannot read file ({exc.strerror or exc})")
+    try:
+        result = process_bytes(_worker["store"], data, path, _worker["opts"])
+    except StorageError as exc:
+        result = Processed(path, len(data), error=str(exc))
+    result.maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return result
+
+
+def process_bytes(store: EvidenceStore, data: bytes, name: str, opts: WorkerOptions) -> Processed:
+    """Hash, read metadata, make derivatives and store one photo; bad images become errors.
+
+    The image is decoded before the original is stored, so a broken file leaves no blob; the
+    blob's write and fsync then overlap the resize and encode. :class:`StorageError` propagates.
+    """
+    stored = None
+    try:
+        with open_image(data, name, opts.max_pixels) as img:
+            meta = extract(img, data, name)
+            if store.exists(meta.sha256) and store.has_derivatives(meta.sha256):
+                return Processed(name, len(data), meta)
+            decode_for_preview(img, opts.preview_px)
+            stored = store.put_in_background(data, meta.sha256)
+            made = render_derivatives(img, opts.preview_px, opts.thumb_px)
+    except StorageError:
+        raise
+    except FieldkitError as exc:
+        return Processed(name, len(data), error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is this file's problem only
+        return Processed(name, len(data), error=f"{name}: cannot decode image ({type(exc).__name__}: {exc})")
+    finally:
+        if stored is not None:
+            stored()  # always wait for the blob; re-raises its StorageError
+    store.put_derivative(meta.sha256, "preview", made.preview)
+    store.put_derivative(meta.sha256, "thumb", made.thumb)
+    return Processed(name, len(data), meta)
+
+
+# -- placement --------------------------------------------------------------------------------
+
+
+def place(meta: PhotoMetadata, ctx: PlaceContext) -> Placement:
+    """Place a photo: EXIF GPS, else the GPX track, else the device position, else the pin."""
+    if meta.lat is not None and meta.lon is not None:
+        return Placement(meta.lat, meta.lon, meta.alt, "exif")
+    notes = ["no GPS position in EXIF"]
+    if ctx.track is not None:
+        position, note = _from_track(meta, ctx)
+        if position is not None:
+            return Placement(*position, "gpx", note)
+        notes.append(f"GPX: {note}")
+    if ctx.device is not None:
+        lat, lon = _to_wgs84(ctx.device[0], ctx.device[1], _crs_of(ctx.device, 3), "device position")
+        accuracy = ctx.device[2] if len(ctx.device) > 2 else None
+        notes.append(f"device position (accuracy {accuracy:.0f} m)" if accuracy is not None else "device position")
+        return Placement(lat, lon, None, "device", "; ".join(notes))
+    if ctx.manual is not None:
+        lat, lon = _to_wgs84(ctx.manual[0], ctx.manual[1], _crs_of(ctx.manual, 2), "manual pin")
+        return Placement(lat, lon, None, "manual", "; ".join([*notes, "placed by a manual pin"]))
+    return Placement(None, None, None, "none", "; ".join(notes))
+
+
+def _from_track(meta: PhotoMetadata, ctx: PlaceContext) -> tuple[tuple | None, str]:
+    taken = parse_iso(meta.taken_at)
+    if taken is None:
+        return None, "the photo has no capture time"
+    try:
+        when = camera_time_to_utc(taken, ctx.camera_tz, ctx.time_offset)
+    except InputError as exc:
+        return None, str(exc)
+    return locate_explained(ctx.track, when)
+
+
+def _crs_of(values: tuple, index: int) -> str | None:
+    return values[index] if len(values) > index else None
+
+
+def _to_wgs84(lat: float, lon: float, crs_key: str | None, what: str) -> tuple[float, float]:
+    """Check a coordinate pair and convert it from GCJ-02/BD-09 when so declared."""
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: latitude/longitude must be numbers, got {lat!r}, {lon!r}") from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
+        raise InputError(f"{what}: ({lat}, {lon}) is not a valid latitude/longitude")
+    from ..geo.crs import resolve_crs
+
+    key = resolve_crs(crs_key).key if crs_key else "EPSG:4326"
+    if key in ("EPSG:4326", "EPSG:4490"):
+        return lat, lon
+    from ..geo import chinese
+
+    convert = {"gcj02": chinese.gcj02_to_wgs84, "bd09": chinese.bd09_to_wgs84}.get(key)
+    if convert is None:
+        raise InputError(f"{what}: coordinates in {crs_key!r} are not supported (use wgs84, gcj02 or bd09)")
+    lon, lat = convert(lon, lat)
+    return float(lat), float(lon)
+
+
+def _utc_time(meta: PhotoMetadata, ctx: PlaceContext) -> datetime | None:
+    """The true capture time as naive UTC (clock offset applied), when it can be known."""
+    taken = parse_iso(meta.taken_at)
+    if taken is not None and (taken.tzinfo is not None or ctx.camera_tz is not None):
+        return camera_time_to_utc(taken, ctx.camera_tz, ctx.time_offset).replace(tzinfo=None)
+    utc = parse_iso(meta.taken_at_utc)  # GPS clock: no camera offset applies
+    return utc.astimezone(timezone.utc).replace(tzinfo=None) if utc else None
+
+
+# -- database (parent only) -------------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    text = os.fsencode(name).decode("utf-8", "replace") if isinstance(name, str) else str(name)
+    return text[-NAME_MAX:]
+
+
+def _new_photo(item: Processed, ctx: PlaceContext, inspection: int | None, user: int | None) -> Photo:
+    meta, where = item.meta, place(item.meta, ctx)
+    geom = shapely.Point(where.lon, where.lat) if where.lat is not None else None
+    return Photo(
+        sha256=meta.sha256, original_name=_clean_name(os.path.basename(item.name)), size_bytes=item.size,
+        format=meta.format, width=meta.width, height=meta.height, orientation=meta.orientation,
+        make=meta.make, model=meta.model, taken_at=meta.taken_at, taken_at_utc=_utc_time(meta, ctx),
+        lat=where.lat, lon=where.lon, alt=where.alt, bearing=meta.bearing, location_source=where.source,
+        location_note=where.note, geom=geom, metadata_json=meta.to_dict(),
+        inspection_id=inspection, uploaded_by_id=user,
+    )
+
+
+def _record_one(s: Session, item: Processed, known: dict, ctx: PlaceContext,
+                inspection: int | None, user: int | None) -> IngestResult:
+    """Insert the photo (or find it) and add its custody record."""
+    if item.error is not None:
+        return IngestResult(item.name, "failed", error=item.error)
+    sha = item.meta.sha256
+    if sha not in known:
+        photo = _new_photo(item, ctx, inspection, user)
+        try:
+            with s.begin_nested():
+                s.add(photo)
+                s.flush()
+        except IntegrityError:  # another process inserted the same bytes just now
+            row = s.execute(select(Photo.id, Photo.location_source).where(Photo.sha256 == sha)).one()
+            known[sha] = (row.id, row.location_source)
+        else:
+            s.add(_submission(photo.id, sha, item.name, "ingested", inspection, user))
+            known[sha] = (photo.id, photo.location_source)
+            return IngestResult(item.name, "ingested", photo.id, sha, photo.location_source,
+                                note=photo.location_note)
+    photo_id, source = known[sha]
+    s.add(_submission(photo_id, sha, item.name, "resubmitted", inspection, user))
+    return IngestResult(item.name, "duplicate", photo_id, sha, source, note="already in the store: re-submitted")
+
+
+def _submission(photo_id, sha, name, action, inspection, user) -> PhotoSubmission:
+    return PhotoSubmission(photo_id=photo_id, sha256=sha, action=action, original_name=_clean_name(
+        os.path.basename(name)), inspection_id=inspection, submitted_by_id=user)
+
+
+def record_batch(rt, items: Sequence[Processed], ctx: PlaceContext,
+                 inspection: int | None = None, user: int | None = None) -> list[IngestResult]:
+    """Write one batch of processed files in one write transaction; results in input order."""
+    shas = [i.meta.sha256 for i in items if i.error is None]
+    with rt.db.session(write=True) as s:
+        rows = s.execute(select(Photo.sha256, Photo.id, Photo.location_source).where(Photo.sha256.in_(shas)))
+        known = {r.sha256: (r.id, r.location_source) for r in rows} if shas else {}
+        return [_record_one(s, item, known, ctx, inspection, user) for item in items]
+
+
+def _inspection_id(rt, name: str | None) -> int | None:
+    """Create or reuse the Inspection called ``name``."""
+    if name is None:
+        return None
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InputError(f"inspection name {name!r}: must be 1-200 characters")
+    with rt.db.session(write=True) as s:
+        found = s.scalar(select(Inspection.id).where(Inspection.name == name))
+        if found is not None:
+            return found
+        row = Inspection(name=name)
+        try:
+            with s.begin_nested():
+                s.add(row)
+                s.flush()
+        except IntegrityError:
+            return s.scalar(select(Inspection.id).where(Inspection.name == name))
+        return row.id
+
+
+def _check_user(rt, user_id: int | None) -> None:
+    if user_id is None:
+        return
+    with rt.db.session() as s:
+        if s.get(User, user_id) is None:
+            raise InputError(f"uploaded_by: no user with id {user_id}")
+
+
+# -- public API -------------------------------------------------------------------------------
+
+
+def collect_files(paths: Iterable[str | Path]) -> tuple[list[str], list[IngestResult]]:
+    """Image files under ``paths`` (directories recursively, by extension, case-insensitive)
+    plus a failed result for each path that does not exist."""
+    files: list[str] = []
+    missing: list[IngestResult] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = (Path(d) / f for d, _, names in os.walk(path) for f in names)
+            files.extend(sorted(str(p) for p in found if p.suffix.lower() in IMAGE_EXTENSIONS))
+        elif path.is_file():
+            files.append(str(path))
+        else:
+            missing.append(IngestResult(str(path), "failed", error=f"{path}: no such file or directory"))
+    return list(dict.fromkeys(files)), missing
+
+
+def _worker_options(rt) -> WorkerOptions:
+    s = rt.settings
+    return WorkerOptions(str(s.evidence_dir), s.preview_px, s.thumb_px, s.max_image_pixels)
+
+
+def _process_all(rt, files: list[str], workers: int) -> Iterable[Processed]:
+    opts = _worker_options(rt)
+    if workers <= 1:
+        _init_worker(opts)
+        yield from map(_process_path, files)
+        return
+    if "db" in rt.__dict__:
+        rt.db.dispose()  # no connection may be carried across fork
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    done = 0
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(opts,)) as pool:
+            for item in pool.map(_process_path, files, chunksize=2):
+                done += 1
+                yield item
+    except BrokenProcessPool:  # a decoder crashed its process: report the rest, keep what is done
+        for path in files[done:]:
+            yield Processed(path, error=f"{path}: not processed: a worker process died (re-run to retry)")
+
+
+def ingest_paths(rt, paths: Iterable[str | Path], *, inspection: str | None = None,
+                 gpx: str | Path | bytes | list[TrackPoint] | None = None, time_offset: timedelta = timedelta(0),
+                 camera_tz: tzinfo | None = None, uploaded_by: int | None = None, workers: int | None = None,
+                 progress: Callable[[str], None] | None = None) -> IngestSummary:
+    """Ingest photo files and directories; ``progress(name)`` is called as each file is done."""
+    track = gpx if isinstance(gpx, list) or gpx is None else parse_gpx(gpx)
+    ctx = PlaceContext(track, time_offset, camera_tz)
+    files, results = collect_files(paths)
+    _check_user(rt, uploaded_by)
+    inspection_id = _inspection_id(rt, inspection)
+    rt.evidence  # open (and sweep) the store once in the parent  # noqa: B018
+    count = max(1, min(workers or rt.settings.ingest_workers or os.cpu_count() or 1, len(files)))
+    peak, batch = 0, []
+    for item in _process_all(rt, files, count):
+        if progress is not None:
+            progress(item.name)
+        peak = max(peak, item.maxrss_kb)
+        batch.append(item)
+        if len(batch) >= DB_BATCH:
+            results += record_batch(rt, batch, ctx, inspection_id, uploaded_by)
+            batch = []
+    results += record_batch(rt, batch, ctx, inspection_id, uploaded_by) if batch else []
+    _join([r.photo_id for r in results if r.status == "ingested"], rt)
+    return IngestSummary(results, peak)
+
+
+def ingest_upload(rt, data: bytes, name: str, *, inspection: str | None = None, uploaded_by: int | None = None,
+                  track: list[TrackPoint] | None = None, time_offset: timedelta = timedelta(0),
+                  camera_tz: tzinfo | None = None, manual: tuple[float, float, str] | None = None,
+                  device: tuple[float, float, float] | None = None) -> IngestResult:
+    """Ingest one uploaded photo in this process. A bad image gives a ``failed`` result;
+    a storage problem raises :class:`StorageError`; bad coordinates raise :class:`InputError`."""
+    ctx = PlaceContext(track, time_offset, camera_tz, device, manual)
+    if device is not None:  # refuse bad coordinates before storing anything
+        _to_wgs84(device[0], device[1], _crs_of(device, 3), "device position")
+    if manual is not None:
+        _to_wgs84(manual[0], manual[1], _crs_of(manual, 2), "manual pin")
+    _check_user(rt, uploaded_by)
+    inspection_id = _inspection_id(rt, inspection)
+    item = process_bytes(rt.evidence, data, name, _worker_options(rt))
+    result = record_batch(rt, [item], ctx, inspection_id, uploaded_by)[0]
+    _join([result.photo_id] if result.status == "ingested" else [], rt)
+    return result
+
+
+def _join(photo_ids: list[int], rt) -> None:
+    if photo_ids:
+        from ..join import join_photos
+
+        join_photos(rt, photo_ids)
