@@ -151,7 +151,7 @@ def main() -> None:
         naive, _ = rate(_naive_one, files[:N_NAIVE], workers)
         print(f"(b) naive   full decode + LANCZOS 1600/320: {naive:6.1f} photos/s ({N_NAIVE} photos)")
         ingest, peak_kb = run_ingest(files, workers, root)
-        print(f"(c) ingest  end to end:                   {ingest:6.1f} photos/s (worker peak {peak_kb / 1024:.0f} MB)")
+        print(f"(c) ingest  end to end:                   {ingest:6.1f} photos/s (worker peak growth {peak_kb / 1024:.0f} MB)")
         print(f"ingest / floor = {ingest / floor:.2f} (target >= 0.70); ingest / naive = {ingest / naive:.1f}x")
     print(json.dumps({
         "ingest_per_s": round(ingest, 1), "floor_per_s": round(floor, 1), "naive_per_s": round(naive, 1),

@@ -55,7 +55,9 @@ class IngestSummary:
     ``unplaced`` (new photos no source could place, kept all the same) and ``failed``."""
 
     results: list[IngestResult]
-    peak_worker_kb: int = 0  # largest ru_maxrss seen in a worker process (KiB)
+    # Largest growth of a worker's resident set above what it had when it started (KiB). A
+    # forked worker's ru_maxrss starts at its parent's size, which is not the worker's doing.
+    peak_worker_kb: int = 0
 
     @property
     def ingested(self) -> int:  # noqa: D102
@@ -134,6 +136,7 @@ _worker: dict = {}
 def _init_worker(opts: WorkerOptions) -> None:
     _worker["opts"] = opts
     _worker["store"] = EvidenceStore(opts.store_root, max_pixels=opts.max_pixels)
+    _worker["rss0_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _process_path(path: str) -> Processed:
@@ -146,7 +149,7 @@ def _process_path(path: str) -> Processed:
         result = process_bytes(_worker["store"], data, path, _worker["opts"])
     except StorageError as exc:
         result = Processed(path, len(data), error=str(exc))
-    result.maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result.maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - _worker["rss0_kb"]
     return result
 
 
