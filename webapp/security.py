@@ -1,0 +1,219 @@
+"""Login, roles, CSRF, cookies and security headers.
+
+Cookies are ``HttpOnly`` and ``SameSite=Lax``, and ``Secure`` by default, which means browsers
+only send them over HTTPS (and to ``localhost``). For a plain-HTTP intranet deployment set
+``FIELDKIT_INSECURE_COOKIES=1`` in the environment, otherwise login cannot work there; the login
+page warns when it detects that situation. ``TESTING`` apps use insecure cookies too.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
+from flask_login import AnonymousUserMixin, LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from fieldkit import users as users_lib
+from fieldkit.store import User
+
+ROLES = users_lib.ROLES
+INSECURE_COOKIES_ENV = "FIELDKIT_INSECURE_COOKIES"
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+BASE_CSP = {
+    "default-src": "'self'",
+    "img-src": "'self' data: blob:",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'self'",
+    "form-action": "'self'",
+}
+OTHER_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), payment=(), usb=()",
+}
+
+
+class WebUser:
+    """Flask-Login's view of a :class:`fieldkit.store.User` (the record is in ``.user``)."""
+
+    __slots__ = ("user",)
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    @property
+    def is_active(self) -> bool:  # noqa: D102
+        return bool(self.user.active)
+
+    def get_id(self) -> str:
+        """Session id: user id plus a digest of the password hash, so a password change logs out."""
+        return f"{self.user.id}.{_hash_tag(self.user.password_hash)}"
+
+    def __getattr__(self, name: str):
+        return getattr(self.user, name)
+
+
+class Anonymous(AnonymousUserMixin):
+    """The visitor who has not logged in."""
+
+    role = None
+    user = None
+
+
+def default_config(testing: bool, env=os.environ) -> dict:
+    """Cookie and CSRF settings; ``Secure`` cookies unless testing or ``FIELDKIT_INSECURE_COOKIES=1``."""
+    secure = not testing and env.get(INSECURE_COOKIES_ENV, "") not in ("1", "true", "yes")
+    return {
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # valid for the session: phones keep forms open for long
+    }
+
+
+def init_security(app: Flask) -> None:
+    """Install Flask-Login, CSRF protection and the security headers on ``app``."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.anonymous_user = Anonymous
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    csrf.init_app(app)
+    app.after_request(set_security_headers)
+    app.context_processor(lambda: {"current_viewer": current_viewer, "may_visit": may_visit})
+
+
+def _hash_tag(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _load_user(session_id: str) -> WebUser | None:
+    user_id, _, tag = session_id.partition(".")
+    if not user_id.isdigit():
+        return None
+    user = users_lib.get_user(current_app.extensions["fieldkit"], int(user_id))
+    if user is None or not user.active or tag != _hash_tag(user.password_hash):
+        return None
+    return WebUser(user)
+
+
+def wants_json() -> bool:
+    """True for API requests (paths under ``/api``), which get JSON errors instead of pages."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _unauthorized():
+    if wants_json():
+        return jsonify(error="login required", type="Unauthorized"), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def current_viewer() -> User | None:
+    """The logged-in :class:`fieldkit.store.User` (what library queries take as ``viewer``), or None."""
+    return current_user.user if current_user.is_authenticated else None
+
+
+def role_required(*roles: str):
+    """Allow a view to logged-in users whose role is in ``roles`` (any role when none are given).
+
+    Anonymous visitors are sent to the login page (pages) or get 401 JSON (``/api``); a wrong
+    role gets 403. The roles are recorded on the view as ``allowed_roles`` for the nav.
+    """
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    allowed = frozenset(roles or ROLES)
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                if wants_json():
+                    return jsonify(error="forbidden for your role", type="Forbidden"), 403
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = allowed
+        return wrapped
+
+    return decorator
+
+
+def may_visit(path: str) -> bool:
+    """True when a GET route at exactly ``path`` exists and the current user's role may open it."""
+    if not current_user.is_authenticated:
+        return False
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule == path and "GET" in (rule.methods or ()):
+            view = current_app.view_functions[rule.endpoint]
+            return current_user.role in getattr(view, "allowed_roles", ROLES)
+    return False
+
+
+def csp(**directives: str):
+    """Replace CSP directives for one view, e.g. ``@csp(script_src="'self' 'unsafe-inline'")``."""
+    override = {name.replace("_", "-"): value for name, value in directives.items()}
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            g.csp_override = override
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def content_security_policy(override: dict | None = None) -> str:
+    """The CSP header value: the strict base, the basemap host in ``img-src``, then ``override``."""
+    policy = dict(BASE_CSP)
+    host = basemap_source(current_app.extensions["fieldkit"].settings.basemap_url)
+    if host:
+        policy["img-src"] += " " + host
+    policy.update(override or {})
+    return "; ".join(f"{name} {value}" for name, value in policy.items())
+
+
+def basemap_source(url: str | None) -> str | None:
+    """CSP source for an XYZ tile URL: ``https://{s}.tile.example.org/{z}/{x}/{y}.png`` →
+    ``https://*.tile.example.org``. None for local files and hosts with a placeholder past the first label."""
+    if not url or "://" not in url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    labels = parts.netloc.split(".")
+    if "{" in labels[0]:
+        labels[0] = "*"
+    if any("{" in label or "}" in label for label in labels):
+        return None
+    return f"{parts.scheme}://{'.'.join(labels)}"
+
+
+def set_security_headers(response):
+    """``after_request``: CSP, nosniff, referrer and framing policy on every response."""
+    response.headers["Content-Security-Policy"] = content_security_policy(g.get("csp_override"))
+    for name, value in OTHER_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
