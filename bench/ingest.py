@@ -29,7 +29,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fieldkit.photos.ingest import ingest_paths  # noqa: E402
+from fieldkit.photos.ingest import ingest_paths, tune_image_memory  # noqa: E402
 from fieldkit.runtime import Runtime  # noqa: E402
 from fieldkit.settings import Settings  # noqa: E402
 
@@ -111,7 +111,8 @@ def _naive_one(path: str) -> int:
 
 def rate(fn, files: list[str], workers: int) -> tuple[float, int]:
     """(photos per second, peak worker RSS KiB) of ``fn`` over ``files`` in ``workers`` processes."""
-    with ProcessPoolExecutor(workers) as pool:
+    # The baselines get the same allocator setting as ingest workers, so the ratio compares work.
+    with ProcessPoolExecutor(workers, initializer=tune_image_memory) as pool:
         list(pool.map(abs, range(workers)))  # start the workers before the clock
         start = time.perf_counter()
         peaks = list(pool.map(fn, files, chunksize=2))

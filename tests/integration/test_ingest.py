@@ -261,3 +261,27 @@ def test_a_crashing_worker_does_not_lose_the_batch(runtime, tmp_path, monkeypatc
     crashed = [r for r in summary.results if r.name.endswith("zz_crash.jpg")][0]
     assert crashed.status == "failed" and "worker process died" in crashed.error
     assert summary.ingested + summary.failed == 4
+
+
+def test_batch_falls_back_to_one_by_one_when_a_photo_appears_after_the_lookup(runtime, tmp_path, monkeypatch):
+    """The batch is written in one flush; a unique-key clash (another writer, PostgreSQL) makes
+    it roll back to its savepoint and record the photos one at a time."""
+    items = []
+    for i in range(2):
+        path = tmp_path / f"p{i}.jpg"
+        path.write_bytes(make_jpeg(200 + i, 100, lat=38.0, lon=102.0 + i))
+        items.append(Processed(str(path), path.stat().st_size, read_metadata(path)))
+    real_all, real_one, one_calls = ingest_mod._record_all, ingest_mod._record_one, []
+
+    def clashing(s, batch, known, *args):
+        s.add(ingest_mod._new_photo(batch[0], PlaceContext(), None, None))  # "another writer"
+        s.flush()
+        return real_all(s, batch, known, *args)
+
+    monkeypatch.setattr(ingest_mod, "_record_all", clashing)
+    monkeypatch.setattr(ingest_mod, "_record_one", lambda *a: one_calls.append(a) or real_one(*a))
+    results = record_batch(runtime, items, PlaceContext())
+    assert [r.status for r in results] == ["ingested", "ingested"] and len(one_calls) == 2
+    with runtime.db.session() as s:
+        assert s.query(Photo).count() == 2
+        assert [a for (a,) in s.execute(select(PhotoSubmission.action))] == ["ingested", "ingested"]

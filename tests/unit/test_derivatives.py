@@ -166,3 +166,25 @@ def test_store_public_copy_is_made_once_on_demand(tmp_path):
     with Image.open(path) as out:
         assert out.getexif().get_ifd(0x8825) == {}
     assert store.verify(sha)  # the original is untouched
+
+
+def test_fast_resize_matches_opencv_on_the_same_pixels():
+    import cv2
+    import numpy as np
+
+    from fieldkit.photos.derivatives import encode_jpeg, resize
+
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, (150, 200, 3), dtype=np.uint8)
+    out = resize(Image.fromarray(rgb), (160, 120))
+    assert out.mode == "RGBX" and out.size == (160, 120)  # OpenCV's buffer, mapped without a copy
+    expected = cv2.resize(rgb, (160, 120), interpolation=cv2.INTER_LINEAR)
+    assert (np.asarray(out.convert("RGB")) == expected).all()
+    # JPEG-encoding the mapped RGBX image gives the same file as encoding its RGB copy.
+    assert encode_jpeg(out, 85) == encode_jpeg(out.convert("RGB"), 85)
+    grey = resize(Image.fromarray(rgb[:, :, 1]), (160, 120))
+    assert grey.mode == "L"
+    assert (np.asarray(grey) == cv2.resize(rgb[:, :, 1], (160, 120), interpolation=cv2.INTER_LINEAR)).all()
+    # A large reduction goes through Pillow's antialiased resize, not plain bilinear sampling.
+    small = resize(Image.fromarray(rgb), (20, 15))
+    assert small.size == (20, 15) and small.mode == "RGB"
