@@ -32,12 +32,36 @@ class DemoBatch:
     inspection: str
     gpx: str | None = None  # a GPX file in photos/, for cameras without GPS
     camera_tz: dt.tzinfo | None = None  # camera clock zone when the photo has no offset tag
+    uploaded_by: str = "inspector"  # demo account credited with the upload
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DemoUser:
+    """A demo account. The passwords are public: demo data directories only."""
+
+    username: str
+    role: str
+    team: str | None
+    display_name: str
+
+    @property
+    def password(self) -> str:
+        """The account's well-known demo password."""
+        return f"fieldkit-demo-{self.username}"
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("admin", "admin", None, "管理员（演示）"),
+    DemoUser("reviewer", "reviewer", None, "审查员（演示）"),
+    DemoUser("inspector", "inspector", "金昌", "巡查员（演示）"),
+    DemoUser("inspector2", "inspector", "辽源", "辽源巡查员（演示）"),
+)
 
 
 DEMO_BATCHES: tuple[DemoBatch, ...] = (
     DemoBatch("2025-05_jinchang_great_wall", "2025-05 金昌长城巡查", gpx="track.gpx", camera_tz=BEIJING),
-    DemoBatch("2025-06_liaoyuan_fitness", "2025-06 辽源健身器材巡查"),
-    DemoBatch("2025-06_liaoyuan_rivers", "2025-06 辽源河道巡查"),
+    DemoBatch("2025-06_liaoyuan_fitness", "2025-06 辽源健身器材巡查", uploaded_by="inspector2"),
+    DemoBatch("2025-06_liaoyuan_rivers", "2025-06 辽源河道巡查", uploaded_by="inspector2"),
 )
 
 
@@ -74,6 +98,8 @@ class DemoSummary:
     layers: list[LayerLoad] = dataclasses.field(default_factory=list)
     batches: list[BatchLoad] = dataclasses.field(default_factory=list)
     rejoined_links: int = 0
+    users_created: list[str] = dataclasses.field(default_factory=list)
+    user_ids: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def photos_ingested(self) -> int:
@@ -107,14 +133,16 @@ class DemoSummary:
     @property
     def changed(self) -> bool:
         """Whether this run changed anything."""
-        return self.photos_ingested > 0 or any(l.status != "unchanged" for l in self.layers)
+        return (self.photos_ingested > 0 or bool(self.users_created)
+                or any(l.status != "unchanged" for l in self.layers))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return {"layers": [dataclasses.asdict(l) for l in self.layers],
                 "batches": [dataclasses.asdict(b) for b in self.batches],
                 "photos_ingested": self.photos_ingested, "duplicates": self.duplicates,
-                "failed": self.failed, "unplaced": self.unplaced, "placed_by": self.placed_by}
+                "failed": self.failed, "unplaced": self.unplaced, "placed_by": self.placed_by,
+                "users_created": self.users_created}
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
@@ -127,6 +155,9 @@ class DemoSummary:
             out.append(f"  {b.inspection}: {b.files} files, {b.ingested} new, {b.duplicates} already stored, "
                        f"{b.failed} failed; placed by {placed}; unplaced {b.unplaced}")
             out += [f"    ! {e}" for e in b.errors]
+        if self.users_created:
+            out.append("demo accounts (public passwords, demo data only): " + ", ".join(
+                f"{u.username} / {u.password}" for u in DEMO_USERS if u.username in self.users_created))
         if self.rejoined_links:
             out.append(f"re-joined photos to replaced layers: {self.rejoined_links} link(s)")
         if not self.changed:
@@ -173,6 +204,21 @@ def load_demo(rt, layers_manifest: str | Path | None = None, photos_dir: str | P
 
 
 # --- steps ---------------------------------------------------------------------------------
+
+def step_users(rt, ctx: DemoContext, summary: DemoSummary) -> None:
+    """Create the demo accounts that do not exist yet (existing ones are left as they are)."""
+    from .errors import NotFoundError
+    from .users import add_user, get_user_by_name
+
+    for demo in DEMO_USERS:
+        try:
+            user = get_user_by_name(rt, demo.username)
+        except NotFoundError:
+            user = add_user(rt, demo.username, demo.password, role=demo.role, team=demo.team,
+                            display_name=demo.display_name)
+            summary.users_created.append(demo.username)
+        summary.user_ids[demo.username] = user.id
+
 
 def step_layers(rt, ctx: DemoContext, summary: DemoSummary) -> None:
     """Import every manifest layer whose file or manifest changed since its last import."""
@@ -238,7 +284,8 @@ def step_photos(rt, ctx: DemoContext, summary: DemoSummary) -> None:
         if not new:
             continue
         gpx = ctx.photos_dir / batch.gpx if batch.gpx else None
-        result = ingest_paths(rt, new, inspection=batch.inspection, gpx=gpx, camera_tz=batch.camera_tz)
+        result = ingest_paths(rt, new, inspection=batch.inspection, gpx=gpx, camera_tz=batch.camera_tz,
+                              uploaded_by=summary.user_ids.get(batch.uploaded_by))
         _count(load, result.results)
 
 
@@ -269,4 +316,4 @@ def _count(load: BatchLoad, results) -> None:
             load.placed_by[res.placed_by] = load.placed_by.get(res.placed_by, 0) + 1
 
 
-DEMO_STEPS: list[Callable[[Any, DemoContext, DemoSummary], None]] = [step_layers, step_photos]
+DEMO_STEPS: list[Callable[[Any, DemoContext, DemoSummary], None]] = [step_users, step_layers, step_photos]

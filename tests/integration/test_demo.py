@@ -18,7 +18,8 @@ from fieldkit.demo import DEMO_BATCHES, demo_root, load_demo
 from fieldkit.errors import ConfigError
 from fieldkit.geo.measure import line_lengths_m, local_metric_crs
 from fieldkit.layers import load_manifest
-from fieldkit.store.models import Feature, Inspection, Layer, Photo, PhotoFeatureLink, PhotoSubmission
+from fieldkit.store.models import Feature, Inspection, Layer, Photo, PhotoFeatureLink, PhotoSubmission, User
+from fieldkit.users import authenticate
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "layers" / "layers.toml"
@@ -82,11 +83,20 @@ def test_load_demo_loads_everything_and_a_second_run_changes_nothing(runtime):
                                         .join(Photo, Photo.inspection_id == Inspection.id).group_by(Inspection.name)).all())
         assert per_inspection == {"2025-05 金昌长城巡查": 24, "2025-06 辽源健身器材巡查": 12, "2025-06 辽源河道巡查": 8}
         gpx_points = s.execute(select(Photo.lon, Photo.lat).where(Photo.location_source == "gpx")).all()
+        uploaders = dict(s.execute(select(User.username, func.count(Photo.id))
+                                   .join(Photo, Photo.uploaded_by_id == User.id).group_by(User.username)).all())
+        assert uploaders == {"inspector": 24, "inspector2": 20}
+        roles = dict(s.execute(select(User.username, User.role)).all())
+        assert roles == {"admin": "admin", "reviewer": "reviewer", "inspector": "inspector",
+                         "inspector2": "inspector"}
+    assert sorted(summary.users_created) == ["admin", "inspector", "inspector2", "reviewer"]
+    assert authenticate(runtime, "reviewer", "fieldkit-demo-reviewer") is not None
     _assert_near(gpx_points, geoms, 60.0)  # the track runs 30 m beside the wall
 
     first = _snapshot(db)
     again = load_demo(runtime)
     assert not again.changed and again.photos_ingested == 0 and again.duplicates == 44
+    assert again.users_created == []
     assert [l.status for l in again.layers] == ["unchanged"] * 6
     assert _snapshot(db) == first
     assert time.monotonic() - started < 30

@@ -43,3 +43,14 @@ def test_settings_from_env_coerces_and_rejects(tmp_path):
 
     with pytest.raises(ConfigError, match="FIELDKIT_MAX_IMAGE_PIXELS"):
         Settings.from_env(env={"FIELDKIT_MAX_IMAGE_PIXELS": "many"})
+
+
+def test_readme_documents_every_command():
+    from fieldkit.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in main.commands:
+        if name == "db":
+            assert "fieldkit db upgrade" in readme
+            continue
+        assert f"`fieldkit {name}" in readme, f"fieldkit {name} is not in the README"
