@@ -6,7 +6,7 @@ import eviltransform
 import numpy as np
 import prcoords
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fieldkit.geo import chinese
@@ -41,6 +41,7 @@ def test_gcj_to_bd_matches_eviltransform_and_prcoords(lon, lat):
 
 @FAST
 @given(lons, lats)
+@example(lon=119.0, lat=21.0)  # eviltransform's bisection ends 0.24 m from the exact inverse here
 def test_inverse_transforms_match_independent_implementations(lon, lat):
     wlon, wlat = chinese.gcj02_to_wgs84(lon, lat)
     # An independent *forward* transform maps our inverse back onto the input. (eviltransform
@@ -51,9 +52,11 @@ def test_inverse_transforms_match_independent_implementations(lon, lat):
     assert distance_m(elon, elat, lon, lat) < 0.05
     p = prcoords.gcj_wgs_bored((lat, lon))
     assert distance_m(wlon, wlat, p.lon, p.lat) < 0.1
-    # eviltransform's bisection stops at 1e-6 degrees (~0.11 m), so it is only that close.
+    # eviltransform's bisection stops once a step moves less than 1e-6 degrees in each axis,
+    # which leaves it up to a few decimetres from the exact inverse (0.24 m seen); prcoords'
+    # exact inverse above and the forward round trips pin ours down to centimetres.
     elat, elon = eviltransform.gcj2wgs_exact(lat, lon)
-    assert distance_m(wlon, wlat, elon, elat) < 0.2
+    assert distance_m(wlon, wlat, elon, elat) < 0.5
     glon, glat = chinese.bd09_to_gcj02(lon, lat)
     p = prcoords.bd_gcj_bored((lat, lon))
     assert distance_m(glon, glat, p.lon, p.lat) < 0.1
