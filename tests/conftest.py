@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from fieldkit.runtime import Runtime
 from fieldkit.settings import Settings
@@ -14,6 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FIELDKIT_SHARED_DIR", ROOT.parent / "shared"))
 SHARED_DATA = SHARED / "data"
 TEST_DATA = Path(__file__).with_name("data")
+
+# CI runs property tests on a fixed seed sequence, so a red build is reproducible; locally they
+# explore new examples every run.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture
