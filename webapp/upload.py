@@ -7,7 +7,6 @@ characters removed, length-capped); files are stored under their SHA-256.
 
 from __future__ import annotations
 
-import unicodedata
 import zoneinfo
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
@@ -17,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from fieldkit.errors import InputError
 from fieldkit.photos.geotag import parse_gpx, parse_time_offset
 from fieldkit.photos.ingest import ingest_upload
+from fieldkit.photos.names import clean_name
 
 from .api import display_datum, json_response, runtime
 from .security import current_viewer, role_required, wants_json
@@ -24,7 +24,6 @@ from .security import current_viewer, role_required, wants_json
 bp = Blueprint("upload", __name__)
 UPLOAD_ROLES = ("inspector", "admin")
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024  # one request carries one phone photo (+ a GPX) from the page
-NAME_MAX = 200
 
 
 @bp.record_once
@@ -33,14 +32,6 @@ def _limits(state) -> None:
     if config.get("MAX_CONTENT_LENGTH") is None:
         config["MAX_CONTENT_LENGTH"] = DEFAULT_MAX_BYTES
     config.setdefault("MAX_FORM_PARTS", 1000)
-
-
-def clean_name(name: str | None) -> str:
-    """A client file name made safe to keep as metadata (never used as a path)."""
-    text = unicodedata.normalize("NFC", name or "")
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
-    text = text.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return text[:NAME_MAX] or "unnamed"
 
 
 def outcome(status: str, placed_by: str | None) -> str:

@@ -8,14 +8,13 @@ One bad file never stops a batch: it becomes a ``failed`` result with its reason
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import resource
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -29,12 +28,13 @@ from ..errors import FieldkitError, InputError, StorageError
 from ..store.models import Inspection, Photo, PhotoSubmission, User
 from .derivatives import decode_for_preview, render_derivatives
 from .evidence import EvidenceStore
-from .geotag import TrackPoint, camera_time_to_utc, locate_explained, parse_gpx
-from .metadata import PhotoMetadata, extract, open_image, parse_iso
+from .geotag import TrackPoint, parse_gpx
+from .metadata import PhotoMetadata, extract, open_image
+from .names import clean_name
+from .placement import PlaceContext, capture_time_utc, place
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".heic", ".heif", ".png", ".tif", ".tiff")
 DB_BATCH = 64
-NAME_MAX = 300
 
 
 @dataclass(slots=True)
@@ -84,28 +84,6 @@ class IngestSummary:
         """``{"ingested", "duplicates", "unplaced", "failed"}`` counts."""
         return {"ingested": self.ingested, "duplicates": self.duplicates,
                 "unplaced": self.unplaced, "failed": self.failed}
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where a photo goes, which source said so, and a note (e.g. why the track did not)."""
-
-    lat: float | None
-    lon: float | None
-    alt: float | None
-    source: str
-    note: str | None = None
-
-
-@dataclass(slots=True)
-class PlaceContext:
-    """Everything besides the photo itself that can place it."""
-
-    track: list[TrackPoint] | None = None
-    time_offset: timedelta = timedelta(0)
-    camera_tz: tzinfo | None = None
-    device: tuple | None = None  # (lat, lon, accuracy_m[, crs_key]) from the browser
-    manual: tuple | None = None  # (lat, lon, crs_key) pin
 
 
 @dataclass(slots=True)
@@ -197,91 +175,16 @@ def process_bytes(store: EvidenceStore, data: bytes, name: str, opts: WorkerOpti
     return Processed(name, len(data), meta)
 
 
-# -- placement --------------------------------------------------------------------------------
-
-
-def place(meta: PhotoMetadata, ctx: PlaceContext) -> Placement:
-    """Place a photo: EXIF GPS, else the GPX track, else the device position, else the pin."""
-    if meta.lat is not None and meta.lon is not None:
-        return Placement(meta.lat, meta.lon, meta.alt, "exif")
-    notes = ["no GPS position in EXIF"]
-    if ctx.track is not None:
-        position, note = _from_track(meta, ctx)
-        if position is not None:
-            return Placement(*position, "gpx", note)
-        notes.append(f"GPX: {note}")
-    if ctx.device is not None:
-        lat, lon = _to_wgs84(ctx.device[0], ctx.device[1], _crs_of(ctx.device, 3), "device position")
-        accuracy = ctx.device[2] if len(ctx.device) > 2 else None
-        notes.append(f"device position (accuracy {accuracy:.0f} m)" if accuracy is not None else "device position")
-        return Placement(lat, lon, None, "device", "; ".join(notes))
-    if ctx.manual is not None:
-        lat, lon = _to_wgs84(ctx.manual[0], ctx.manual[1], _crs_of(ctx.manual, 2), "manual pin")
-        return Placement(lat, lon, None, "manual", "; ".join([*notes, "placed by a manual pin"]))
-    return Placement(None, None, None, "none", "; ".join(notes))
-
-
-def _from_track(meta: PhotoMetadata, ctx: PlaceContext) -> tuple[tuple | None, str]:
-    taken = parse_iso(meta.taken_at)
-    if taken is None:
-        return None, "the photo has no capture time"
-    try:
-        when = camera_time_to_utc(taken, ctx.camera_tz, ctx.time_offset)
-    except InputError as exc:
-        return None, str(exc)
-    return locate_explained(ctx.track, when)
-
-
-def _crs_of(values: tuple, index: int) -> str | None:
-    return values[index] if len(values) > index else None
-
-
-def _to_wgs84(lat: float, lon: float, crs_key: str | None, what: str) -> tuple[float, float]:
-    """Check a coordinate pair and convert it from GCJ-02/BD-09 when so declared."""
-    try:
-        lat, lon = float(lat), float(lon)
-    except (TypeError, ValueError):
-        raise InputError(f"{what}: latitude/longitude must be numbers, got {lat!r}, {lon!r}") from None
-    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
-        raise InputError(f"{what}: ({lat}, {lon}) is not a valid latitude/longitude")
-    from ..geo.crs import resolve_crs
-
-    key = resolve_crs(crs_key).key if crs_key else "EPSG:4326"
-    if key in ("EPSG:4326", "EPSG:4490"):
-        return lat, lon
-    from ..geo import chinese
-
-    convert = {"gcj02": chinese.gcj02_to_wgs84, "bd09": chinese.bd09_to_wgs84}.get(key)
-    if convert is None:
-        raise InputError(f"{what}: coordinates in {crs_key!r} are not supported (use wgs84, gcj02 or bd09)")
-    lon, lat = convert(lon, lat)
-    return float(lat), float(lon)
-
-
-def _utc_time(meta: PhotoMetadata, ctx: PlaceContext) -> datetime | None:
-    """The true capture time as naive UTC (clock offset applied), when it can be known."""
-    taken = parse_iso(meta.taken_at)
-    if taken is not None and (taken.tzinfo is not None or ctx.camera_tz is not None):
-        return camera_time_to_utc(taken, ctx.camera_tz, ctx.time_offset).replace(tzinfo=None)
-    utc = parse_iso(meta.taken_at_utc)  # GPS clock: no camera offset applies
-    return utc.astimezone(timezone.utc).replace(tzinfo=None) if utc else None
-
-
 # -- database (parent only) -------------------------------------------------------------------
-
-
-def _clean_name(name: str) -> str:
-    text = os.fsencode(name).decode("utf-8", "replace") if isinstance(name, str) else str(name)
-    return text[-NAME_MAX:]
 
 
 def _new_photo(item: Processed, ctx: PlaceContext, inspection: int | None, user: int | None) -> Photo:
     meta, where = item.meta, place(item.meta, ctx)
     geom = shapely.Point(where.lon, where.lat) if where.lat is not None else None
     return Photo(
-        sha256=meta.sha256, original_name=_clean_name(os.path.basename(item.name)), size_bytes=item.size,
+        sha256=meta.sha256, original_name=clean_name(item.name), size_bytes=item.size,
         format=meta.format, width=meta.width, height=meta.height, orientation=meta.orientation,
-        make=meta.make, model=meta.model, taken_at=meta.taken_at, taken_at_utc=_utc_time(meta, ctx),
+        make=meta.make, model=meta.model, taken_at=meta.taken_at, taken_at_utc=capture_time_utc(meta, ctx),
         lat=where.lat, lon=where.lon, alt=where.alt, bearing=meta.bearing, location_source=where.source,
         location_note=where.note, geom=geom, metadata_json=meta.to_dict(),
         inspection_id=inspection, uploaded_by_id=user,
@@ -314,8 +217,7 @@ def _record_one(s: Session, item: Processed, known: dict, ctx: PlaceContext,
 
 
 def _submission(photo_id, sha, name, action, inspection, user) -> PhotoSubmission:
-    return PhotoSubmission(photo_id=photo_id, sha256=sha, action=action, original_name=_clean_name(
-        os.path.basename(name)), inspection_id=inspection, submitted_by_id=user)
+    return PhotoSubmission(photo_id=photo_id, sha256=sha, action=action, original_name=clean_name(name), inspection_id=inspection, submitted_by_id=user)
 
 
 def record_batch(rt, items: Sequence[Processed], ctx: PlaceContext,
@@ -468,10 +370,7 @@ def ingest_upload(rt, data: bytes, name: str, *, inspection: str | None = None, 
     """Ingest one uploaded photo in this process. A bad image gives a ``failed`` result;
     a storage problem raises :class:`StorageError`; bad coordinates raise :class:`InputError`."""
     ctx = PlaceContext(track, time_offset, camera_tz, device, manual)
-    if device is not None:  # refuse bad coordinates before storing anything
-        _to_wgs84(device[0], device[1], _crs_of(device, 3), "device position")
-    if manual is not None:
-        _to_wgs84(manual[0], manual[1], _crs_of(manual, 2), "manual pin")
+    ctx.check()  # refuse bad coordinates before storing anything
     _check_user(rt, uploaded_by)
     inspection_id = _inspection_id(rt, inspection)
     item = process_bytes(rt.evidence, data, name, _worker_options(rt))

@@ -15,7 +15,6 @@ from fieldkit.cli import main
 from fieldkit.photos import ingest as ingest_mod
 from fieldkit.photos.ingest import (
     IngestSummary,
-    PlaceContext,
     Processed,
     collect_files,
     ingest_paths,
@@ -23,6 +22,7 @@ from fieldkit.photos.ingest import (
     record_batch,
 )
 from fieldkit.photos.metadata import read_metadata
+from fieldkit.photos.placement import PlaceContext
 from fieldkit.store.models import Feature, Inspection, Layer, Photo, PhotoFeatureLink, PhotoSubmission
 from tests.photo_factory import make_heic, make_jpeg, make_png
 

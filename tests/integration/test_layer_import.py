@@ -83,7 +83,7 @@ def test_wrong_cpg_is_reported_and_ignored(tmp_path):
 
 
 def test_zipped_shapefile_and_reimport_bumps_version(runtime, tmp_path):
-    path = write_gbk_shapefile(tmp_path, prj=True)
+    write_gbk_shapefile(tmp_path, prj=True)
     archive = zip_files(tmp_path / "rivers.zip", sorted(tmp_path.glob("rivers.*")))
     layer, report = import_file(runtime, archive, "river", slug="zr")
     assert report.crs == "EPSG:4326" and report.crs_source == "file"

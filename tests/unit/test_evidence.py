@@ -194,3 +194,11 @@ def test_put_in_background_returns_the_result_or_raises(store, monkeypatch):
         wait()
     assert _temp_files(store) == []
     assert not store.exists(hashlib.sha256(other).hexdigest())
+
+
+def test_names_from_disk_with_undecodable_bytes_keep_a_replacement_character():
+    from fieldkit.photos.names import clean_name
+
+    raw = os.fsdecode(b"\xb3\xa4\xb3\xc7.jpg")  # GBK "长城" read on a UTF-8 system
+    assert clean_name(raw) == "\ufffd\ufffd\ufffd\ufffd.jpg"
+    assert clean_name("/tmp/第一天/长城.jpg") == "长城.jpg"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyproj
 import pytest
 import shapely
 
@@ -23,7 +22,6 @@ from fieldkit.geo.measure import (
     segment_lengths_m,
 )
 
-GEOD = pyproj.Geod(ellps="WGS84")
 EQUATOR_DEGREE_M = 6378137.0 * np.pi / 180.0  # one degree of longitude on the WGS84 equator
 
 

@@ -8,7 +8,6 @@ import pytest
 import shapely
 
 from fieldkit.store import Feature, Layer, Photo
-from tests.photo_factory import make_jpeg
 
 WALL = shapely.LineString([(102.0, 38.0), (102.2, 38.0)])
 

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from tests.photo_factory import make_jpeg
-from webapp.upload import clean_name
+from fieldkit.photos.names import clean_name
 
 GPX = b"""<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">
 <trk><trkseg><trkpt lat="38.0" lon="102.0"><time>2024-05-01T02:00:00Z</time></trkpt>
