@@ -158,9 +158,23 @@ class LayerIndex:
         wrong = [f"{size} {what}" for what, size in sizes.items() if size != n]
         if wrong:
             raise InputError(f"LayerIndex: {n} geometries but {', '.join(wrong)}")
+        self._smallest_first()
         self._lineal = np.isin(shapely.get_type_id(self.geoms), _LINEAL)
         self._geo_len = np.full(n, np.nan)
         self._build()
+
+    def _smallest_first(self) -> None:
+        """Order polygons by area, so that where nested polygons all contain a photo (a city and
+        its districts, distance 0 to each) the tie goes to the smallest, the most specific one."""
+        area = shapely.area(self.geoms)
+        if not np.nanmax(area, initial=0.0) > 0:
+            return
+        order = np.argsort(np.nan_to_num(area, nan=np.inf), kind="stable")
+        self.geoms, self.feature_ids = self.geoms[order], self.feature_ids[order]
+        if self.fids is not None:
+            self.fids = self.fids[order]
+        if self.names is not None:
+            self.names = self.names[order]
 
     def _build(self) -> None:
         wgs = shapely.bounds(self.geoms)  # NaN rows for missing/empty geometries

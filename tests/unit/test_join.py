@@ -224,3 +224,13 @@ def test_dense_layers_use_the_tree_nearest_search_with_the_same_answers(random_l
     np.testing.assert_array_equal(dense.index, sparse.index)
     np.testing.assert_array_equal(dense.by_bearing, sparse.by_bearing)
     np.testing.assert_allclose(dense.distance_m, sparse.distance_m, equal_nan=True)
+
+
+def test_nested_polygons_give_the_smallest_containing_one():
+    city = shapely.box(102.0, 38.0, 103.0, 39.0)
+    district = shapely.box(102.4, 38.4, 102.6, 38.6)
+    other = shapely.box(102.7, 38.7, 102.9, 38.9)
+    index = LayerIndex([1, 2, 3], [city, district, other], 50.0, names=["金昌市", "金川区", "永昌县"])
+    inside_district, inside_city_only = index.nearest([102.5, 102.1], [38.5, 38.1])
+    assert (inside_district.feature_id, inside_district.name, inside_district.distance_m) == (2, "金川区", 0.0)
+    assert (inside_city_only.feature_id, inside_city_only.name) == (1, "金昌市")
