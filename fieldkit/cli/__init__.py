@@ -39,9 +39,9 @@ def main(ctx: click.Context, data_dir: str | None, database_url: str | None) -> 
 
 
 def _register() -> None:
-    from . import db, demo, ingest, join, layers, photos, serve, taxonomy, users
+    from . import audit, db, demo, ingest, join, layers, photos, serve, taxonomy, users
 
-    for module in (db, layers, photos, ingest, join, taxonomy, demo, serve, users):
+    for module in (db, layers, photos, ingest, join, taxonomy, audit, demo, serve, users):
         main.add_command(module.command)
 
 

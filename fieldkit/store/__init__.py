@@ -11,9 +11,16 @@ from .models import (
     PhotoSubmission,
     User,
 )
+from .models_cases import AuditEntry, Case, CaseEvent, CaseFinding, Finding, FindingPhoto
 
 __all__ = [
+    "AuditEntry",
     "Base",
+    "Case",
+    "CaseEvent",
+    "CaseFinding",
+    "Finding",
+    "FindingPhoto",
     "Database",
     "Feature",
     "Inspection",
