@@ -12,6 +12,7 @@ from .models import (
     User,
 )
 from .models_cases import AuditEntry, Case, CaseEvent, CaseFinding, Finding, FindingPhoto
+from .models_documents import DbSequenceStore, DocSequence, SuggestionRecord
 
 __all__ = [
     "AuditEntry",
@@ -22,11 +23,14 @@ __all__ = [
     "Finding",
     "FindingPhoto",
     "Database",
+    "DbSequenceStore",
+    "DocSequence",
     "Feature",
     "Inspection",
     "Layer",
     "Photo",
     "PhotoFeatureLink",
     "PhotoSubmission",
+    "SuggestionRecord",
     "User",
 ]
