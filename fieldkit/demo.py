@@ -100,6 +100,7 @@ class DemoSummary:
     rejoined_links: int = 0
     users_created: list[str] = dataclasses.field(default_factory=list)
     user_ids: dict[str, int] = dataclasses.field(default_factory=dict)
+    cases: Any = None  # demo_cases.CasesLoad, once the findings-and-cases step has run
 
     @property
     def photos_ingested(self) -> int:
@@ -134,7 +135,8 @@ class DemoSummary:
     def changed(self) -> bool:
         """Whether this run changed anything."""
         return (self.photos_ingested > 0 or bool(self.users_created)
-                or any(l.status != "unchanged" for l in self.layers))
+                or any(l.status != "unchanged" for l in self.layers)
+                or bool(self.cases and (self.cases.findings or self.cases.cases)))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -142,7 +144,8 @@ class DemoSummary:
                 "batches": [dataclasses.asdict(b) for b in self.batches],
                 "photos_ingested": self.photos_ingested, "duplicates": self.duplicates,
                 "failed": self.failed, "unplaced": self.unplaced, "placed_by": self.placed_by,
-                "users_created": self.users_created}
+                "users_created": self.users_created,
+                "cases": dataclasses.asdict(self.cases) if self.cases else None}
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
@@ -158,6 +161,8 @@ class DemoSummary:
         if self.users_created:
             out.append("demo accounts (public passwords, demo data only): " + ", ".join(
                 f"{u.username} / {u.password}" for u in DEMO_USERS if u.username in self.users_created))
+        if self.cases:
+            out += self.cases.lines()
         if self.rejoined_links:
             out.append(f"re-joined photos to replaced layers: {self.rejoined_links} link(s)")
         if not self.changed:
@@ -316,4 +321,8 @@ def _count(load: BatchLoad, results) -> None:
             load.placed_by[res.placed_by] = load.placed_by.get(res.placed_by, 0) + 1
 
 
-DEMO_STEPS: list[Callable[[Any, DemoContext, DemoSummary], None]] = [step_users, step_layers, step_photos]
+from .demo_cases import step_cases  # noqa: E402  (demo_cases imports this module's types)
+
+DEMO_STEPS: list[Callable[[Any, DemoContext, DemoSummary], None]] = [
+    step_users, step_layers, step_photos, step_cases,
+]
