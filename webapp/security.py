@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from fieldkit import users as users_lib
 from fieldkit.store import User
@@ -160,14 +161,15 @@ def role_required(*roles: str):
 
 
 def may_visit(path: str) -> bool:
-    """True when a GET route at exactly ``path`` exists and the current user's role may open it."""
+    """True when ``path`` (a URL, variables filled in) is a GET route the current user's role may open."""
     if not current_user.is_authenticated:
         return False
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule == path and "GET" in (rule.methods or ()):
-            view = current_app.view_functions[rule.endpoint]
-            return current_user.role in getattr(view, "allowed_roles", ROLES)
-    return False
+    try:
+        endpoint, _ = current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:  # no such route, not a GET route, or a redirect
+        return False
+    view = current_app.view_functions[endpoint]
+    return current_user.role in getattr(view, "allowed_roles", ROLES)
 
 
 def csp(**directives: str):
