@@ -94,7 +94,7 @@ def _paths() -> dict[str, Any]:
         "device_lat": {"type": "number"}, "device_lon": {"type": "number"},
         "device_accuracy": {"type": "number"}, "inspection": {"type": "string"},
         "time_offset": {"type": "string"}, "camera_tz": {"type": "string"}}}
-    return {
+    paths = {
         "/api/layers": _get("All layers", [], {"type": "object", "properties": {
             "layers": {"type": "array", "items": {"type": "object"}}}}),
         "/api/features": _get("Layer features whose bounding box meets bbox", [
@@ -118,6 +118,9 @@ def _paths() -> dict[str, Any]:
                 **ERRORS, "403": {"$ref": "#/components/responses/Error"},
                 "413": {"$ref": "#/components/responses/Error"}}}},
     }
+    from .findings import OPENAPI_PATHS as findings_paths
+
+    return {**paths, **findings_paths}
 
 
 def spec() -> dict[str, Any]:

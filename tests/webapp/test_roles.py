@@ -23,6 +23,7 @@ from webapp import create_app
 ROLES = ("inspector", "reviewer", "admin")
 ALL = frozenset(ROLES)
 PUBLIC = frozenset(("anonymous",) + ROLES)
+STAFF = frozenset({"reviewer", "admin"})
 ROLE_USER = {"inspector": "insp", "reviewer": "rev", "admin": "admin"}
 BBOX = "bbox=100,30,110,40"
 
@@ -73,6 +74,34 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/photos/<int:photo_id>/original"): Case(ALL, url="/photos/999999/original"),
     ("GET", "/upload"): Case(frozenset({"inspector", "admin"})),
     ("POST", "/api/uploads"): Case(frozenset({"inspector", "admin"}), data={}),
+    # findings and cases (cases-web engineer): inspectors record and read findings (own team's);
+    # cases and the 检察建议书 are for reviewers and admins only.
+    ("GET", "/photos/<int:photo_id>/findings/new"): Case(ALL, url="/photos/999999/findings/new"),
+    ("POST", "/photos/<int:photo_id>/findings/new"): Case(
+        ALL, url="/photos/999999/findings/new", data={"category_id": "gw-graffiti"}
+    ),
+    ("GET", "/findings"): Case(ALL),
+    ("GET", "/findings/<int:finding_id>"): Case(ALL, url="/findings/999999"),
+    ("GET", "/api/findings"): Case(ALL, url=f"/api/findings?{BBOX}"),
+    ("GET", "/cases"): Case(STAFF),
+    ("POST", "/cases/new"): Case(STAFF, data={"finding_id": "999999"}),
+    ("GET", "/cases/<int:case_id>"): Case(STAFF, url="/cases/999999"),
+    ("POST", "/cases/<int:case_id>/actions/<action>"): Case(
+        STAFF, url="/cases/999999/actions/file", data={"filed_on": "2025-06-01"}
+    ),
+    ("POST", "/cases/<int:case_id>/draft"): Case(STAFF, url="/cases/999999/draft"),
+    ("POST", "/cases/<int:case_id>/suggestions/<int:record_id>"): Case(
+        STAFF, url="/cases/999999/suggestions/999999", data={"addressee": "x"}
+    ),
+    ("POST", "/cases/<int:case_id>/suggestions/<int:record_id>/issue"): Case(
+        STAFF, url="/cases/999999/suggestions/999999/issue"
+    ),
+    ("GET", "/cases/<int:case_id>/suggestions/<int:record_id>.docx"): Case(
+        STAFF, url="/cases/999999/suggestions/999999.docx"
+    ),
+    ("GET", "/cases/<int:case_id>/suggestions/<int:record_id>.pdf"): Case(
+        STAFF, url="/cases/999999/suggestions/999999.pdf"
+    ),
 }
 IGNORED_RULES = {"/static/<path:filename>"}
 

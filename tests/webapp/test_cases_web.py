@@ -1,0 +1,175 @@
+"""Cases in the web app: open from findings, workflow POSTs, refusals, draft, issue, DOCX/PDF."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import docx
+import pytest
+import shapely
+from shapely import LineString
+
+from fieldkit.cases.deadlines import legal_date
+from fieldkit.documents.drafting import case_records
+from fieldkit.findings.service import record_finding
+from fieldkit.geo.measure import GEOD
+from fieldkit.join import clear_index_cache
+from fieldkit.photos.ingest import ingest_upload
+from fieldkit.store.models import Feature, Layer, utcnow
+from tests.photo_factory import make_jpeg
+
+LON0, LAT0 = 101.97, 38.25
+BODY = "永昌县文化和旅游局"
+
+
+def east(metres: float) -> tuple[float, float]:
+    lon, lat, _ = GEOD.fwd(LON0, LAT0, 90.0, metres)
+    return lon, lat
+
+
+@pytest.fixture
+def findings(runtime, users):
+    """Two graffiti findings by ``insp`` on photos joined to a wall segment whose layer names a body."""
+    clear_index_cache()
+    line = LineString([east(-2000), east(2000)])
+    with runtime.db.session(write=True) as s:
+        layer = Layer(slug="wall", name="明长城", kind="great_wall", tolerance_m=100.0, responsible_body=BODY)
+        s.add(layer)
+        s.flush()
+        minx, miny, maxx, maxy = shapely.bounds(line)
+        s.add(Feature(layer_id=layer.id, fid="GW-9", name="明长城永昌段", geom_type="LineString", geom=line,
+                      minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+    ids = []
+    for n, metres in enumerate((0, 600)):
+        lon, lat = east(metres)
+        data = make_jpeg(width=80 + n, lat=lat, lon=lon, taken_at=f"2025:05:06 1{n}:00:00", offset="+08:00")
+        photo = ingest_upload(runtime, data, f"墙{n}.jpg", uploaded_by=users["insp"].id).photo_id
+        ids.append(record_finding(runtime, photo_ids=[photo], category_id="gw-graffiti",
+                                  actor_id=users["insp"].id, note=f"第{n + 1}处涂鸦").id)
+    yield ids
+    clear_index_cache()
+
+
+def post(client, token, url, **data):
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def open_case(client, token, finding_ids) -> int:
+    response = client.post("/cases/new", data={"csrf_token": token, "finding_id": [str(i) for i in finding_ids]})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/cases/(\d+)$", response.headers["Location"]).group(1))
+
+
+def state_of(client, case_id) -> str:
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    return re.search(r'class="fk-state">(\w+)', html).group(1)
+
+
+def test_open_case_defaults_from_the_first_finding(client, login, csrf_token, findings):
+    login(client, "rev")
+    case_id = open_case(client, csrf_token(client), findings)
+    html = client.get(f"/cases/{case_id}?lang=zh_CN").get_data(as_text=True)
+    assert BODY in html and "在长城上刻划、涂污（明长城永昌段）" in html
+    assert all(f'href="/findings/{i}"' in html for i in findings)
+    assert 'data-action="file"' in html and 'data-action="decline_filing"' in html
+    assert 'data-action="record_service"' not in html
+    listing = client.get("/cases").get_data(as_text=True)
+    assert f'href="/cases/{case_id}"' in listing and "clue" in listing
+    assert client.post("/cases/new", data={"csrf_token": csrf_token(client)}).status_code == 400
+
+
+def test_workflow_through_posts_to_awaiting_reply_with_deadlines(client, login, csrf_token, findings):
+    login(client, "rev")
+    token = csrf_token(client)
+    case_id = open_case(client, token, findings)
+    refused = post(client, token, f"/cases/{case_id}/actions/record_service", served_on="2025-06-05")
+    assert refused.status_code == 409
+    assert "cannot record_service in state clue" in refused.get_data(as_text=True)
+    assert state_of(client, case_id) == "clue"
+    assert post(client, token, f"/cases/{case_id}/actions/no_such").status_code == 400
+    bad_date = post(client, token, f"/cases/{case_id}/actions/file", filed_on="2025-13-01")
+    assert bad_date.status_code == 400 and "2025-13-01" in bad_date.get_data(as_text=True)
+    steps = [("file", {"filed_on": "2025-06-01"}), ("start_investigation", {}),
+             ("issue_suggestion", {"decided_on": "2025-06-03", "note": "经集体讨论决定"}),
+             ("record_service", {"served_on": "2025-06-04", "method": "announced"})]
+    for action, data in steps:
+        response = post(client, token, f"/cases/{case_id}/actions/{action}", **data)
+        assert response.status_code == 302, (action, response.get_data(as_text=True))
+    assert state_of(client, case_id) == "awaiting_reply"
+    html = client.get(f"/cases/{case_id}?lang=en").get_data(as_text=True)
+    assert "Written reply due: 2025-08-04" in html and "Rectification due: 2025-08-04" in html
+    assert "File the suggestion upward: 2025-06-09" in html
+    assert 'class="fk-overdue"' in html and "overdue by" in html  # 2025 dates are past today
+    assert "经集体讨论决定" in html and html.count("<td>rev</td>") == 4  # who, in the timeline
+    assert 'data-action="record_reply"' in html and 'data-action="file"' not in html
+
+
+def test_draft_edit_issue_and_download(app, client, login, csrf_token, findings, runtime):
+    login(client, "rev")
+    token = csrf_token(client)
+    case_id = open_case(client, token, findings)
+    assert post(client, token, f"/cases/{case_id}/draft").status_code == 302
+    assert post(client, token, f"/cases/{case_id}/draft").status_code == 409  # one open draft at a time
+    (record,) = case_records(runtime, case_id)
+    assert record.content["procuratorate"] == "示例市人民检察院" and record.content["addressee"] == BODY
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f'action="/cases/{case_id}/suggestions/{record.id}/issue"' in page
+    edited = post(client, token, f"/cases/{case_id}/suggestions/{record.id}", addressee="永昌县人民政府",
+                  recommendations="立即清除墙体涂鸦<b>。\n\n加强日常巡查。")
+    assert edited.status_code == 302
+    content = case_records(runtime, case_id)[0].content
+    assert content["addressee"] == "永昌县人民政府"
+    assert content["recommendations"] == ["立即清除墙体涂鸦<b>。", "加强日常巡查。"]
+    assert "立即清除墙体涂鸦&lt;b&gt;" in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert client.get(f"/cases/{case_id}/suggestions/{record.id}.docx").status_code == 404  # not issued
+    assert post(client, token, f"/cases/{case_id + 1}/suggestions/{record.id}/issue").status_code == 404
+
+    assert post(client, token, f"/cases/{case_id}/suggestions/{record.id}/issue").status_code == 302
+    number = f"示检行公建〔{legal_date(utcnow()).year}〕1号"
+    assert case_records(runtime, case_id)[0].doc_number == number
+    assert number in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    again = post(client, token, f"/cases/{case_id}/suggestions/{record.id}", addressee="x")
+    assert again.status_code == 409 and "frozen" in again.get_data(as_text=True)
+
+    word = client.get(f"/cases/{case_id}/suggestions/{record.id}.docx")
+    assert word.status_code == 200 and word.headers["X-Content-Type-Options"] == "nosniff"
+    assert word.headers["Content-Disposition"].startswith("attachment")
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(word.data)).paragraphs)
+    assert number in text and "永昌县人民政府" in text and "加强日常巡查" in text
+    pdf = client.get(f"/cases/{case_id}/suggestions/{record.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.mimetype == "application/pdf" and pdf.headers["Content-Disposition"].startswith("attachment")
+    path = runtime.settings.data_dir / "documents" / f"suggestion-case{case_id}-v1.pdf"
+    path.write_bytes(pdf.data + b"tampered")
+    assert client.get(f"/cases/{case_id}/suggestions/{record.id}.pdf").status_code == 507
+    login(client, "insp")
+    assert client.get(f"/cases/{case_id}/suggestions/{record.id}.docx").status_code == 403
+
+
+def test_every_post_requires_csrf(client, login, csrf_token, findings, runtime):
+    login(client, "rev")
+    case_id = open_case(client, csrf_token(client), findings)
+    post(client, csrf_token(client), f"/cases/{case_id}/draft")
+    rid = case_records(runtime, case_id)[0].id
+    urls = ["/cases/new", f"/cases/{case_id}/actions/file", f"/cases/{case_id}/draft",
+            f"/cases/{case_id}/suggestions/{rid}", f"/cases/{case_id}/suggestions/{rid}/issue",
+            "/photos/1/findings/new"]
+    for url in urls:
+        response = client.post(url, data={"finding_id": str(findings[0]), "category_id": "gw-graffiti",
+                                          "addressee": "x"})
+        assert response.status_code == 400, url
+    assert state_of(client, case_id) == "clue" and case_records(runtime, case_id)[0].state == "draft"
+
+
+def test_procuratorate_and_organ_mark_from_config(app, client, login, csrf_token, findings, runtime):
+    app.config.update(FIELDKIT_PROCURATORATE="金昌市人民检察院", FIELDKIT_DOC_ORG="金")
+    login(client, "admin")
+    token = csrf_token(client)
+    case_id = open_case(client, token, findings[:1])
+    post(client, token, f"/cases/{case_id}/draft")
+    rid = case_records(runtime, case_id)[0].id
+    post(client, token, f"/cases/{case_id}/suggestions/{rid}/issue")
+    (record,) = case_records(runtime, case_id)
+    assert record.content["procuratorate"] == "金昌市人民检察院"
+    assert re.fullmatch(r"金检行公建〔\d{4}〕1号", record.doc_number)

@@ -1,0 +1,151 @@
+"""Findings in the web app: record on a joined photo, duplicate hint, list filters, page, GeoJSON."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import shapely
+from shapely import LineString
+
+from fieldkit.geo.measure import GEOD
+from fieldkit.join import clear_index_cache
+from fieldkit.photos.ingest import ingest_upload
+from fieldkit.store.models import Feature, Layer
+from tests.photo_factory import make_jpeg
+
+LON0, LAT0 = 116.02, 40.36
+
+
+def east(metres: float) -> tuple[float, float]:
+    """A point ``metres`` east of the origin (lon, lat)."""
+    lon, lat, _ = GEOD.fwd(LON0, LAT0, 90.0, metres)
+    return lon, lat
+
+
+def add_wall(rt) -> int:
+    """A 4 km Great Wall segment through the origin, with a responsible body on the layer."""
+    line = LineString([east(-2000), east(2000)])
+    with rt.db.session(write=True) as s:
+        layer = Layer(slug="wall", name="长城", kind="great_wall", tolerance_m=100.0,
+                      responsible_body="延庆区文化和旅游局")
+        s.add(layer)
+        s.flush()
+        minx, miny, maxx, maxy = shapely.bounds(line)
+        s.add(Feature(layer_id=layer.id, fid="GW-1", name="八达岭北段", geom_type="LineString", geom=line,
+                      minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+        return layer.id
+
+
+def add_photo(rt, user_id: int, metres: float, n: int) -> int:
+    """Ingest a JPEG taken ``metres`` east of the origin, uploaded by ``user_id``."""
+    lon, lat = east(metres)
+    data = make_jpeg(width=64 + n, lat=lat, lon=lon, taken_at=f"2025:05:06 10:{n:02d}:00", offset="+08:00")
+    result = ingest_upload(rt, data, f"现场{n}.jpg", uploaded_by=user_id)
+    assert result.status == "ingested", result
+    return result.photo_id
+
+
+@pytest.fixture
+def world(runtime, users):
+    """A wall layer and three photos by ``insp``: two 100 m apart, one 1.5 km away."""
+    clear_index_cache()
+    add_wall(runtime)
+    insp = users["insp"].id
+    photos = {"a": add_photo(runtime, insp, 0, 1), "b": add_photo(runtime, insp, 100, 2),
+              "far": add_photo(runtime, insp, 1500, 3)}
+    yield photos
+    clear_index_cache()
+
+
+def record(client, token, photo_id, category="gw-graffiti", **extra):
+    return client.post(f"/photos/{photo_id}/findings/new",
+                       data={"csrf_token": token, "category_id": category, **extra})
+
+
+def finding_id(response) -> int:
+    return int(re.search(r"/findings/(\d+)$", response.headers["Location"]).group(1))
+
+
+def test_form_lists_categories_of_the_joined_layer_grouped_by_domain(client, login, world):
+    login(client, "insp")
+    html = client.get(f"/photos/{world['a']}/findings/new").get_data(as_text=True)
+    assert '<optgroup label="长城' in html and 'value="gw-graffiti"' in html
+    assert "rv-dumping-rubbish" not in html  # the photo is joined to a wall, not a river
+    assert 'name="csrf_token"' in html
+
+
+def test_record_then_duplicate_hint_on_a_second_one_nearby(client, login, csrf_token, world):
+    login(client, "insp")
+    token = csrf_token(client)
+    first = record(client, token, world["a"], note="城墙上有<script>alert(1)</script>涂鸦")
+    assert first.status_code == 302
+    fid = finding_id(first)
+    page = client.get(first.headers["Location"] + "?lang=zh_CN").get_data(as_text=True)
+    assert "八达岭北段" in page and "K2+000" in page and "《长城保护条例》" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert f'href="/photos/{world["a"]}"' in page
+    assert "附近 250 米内" not in page
+    second = record(client, token, world["b"], severity="high")
+    hint = client.get(second.headers["Location"] + "?lang=zh_CN").get_data(as_text=True)
+    assert f"附近 250 米内已有同类未结问题 #{fid}（100 米）" in hint
+    far = record(client, token, world["far"])
+    assert "250" not in client.get(far.headers["Location"]).get_data(as_text=True).split("<main")[1][:400]
+
+
+def test_bad_input_is_refused_and_csrf_is_required(client, login, csrf_token, world):
+    login(client, "insp")
+    assert client.post(f"/photos/{world['a']}/findings/new", data={"category_id": "gw-graffiti"}).status_code == 400
+    assert record(client, csrf_token(client), world["a"], category="no-such").status_code == 404
+    assert record(client, csrf_token(client), world["a"], severity="huge").status_code == 400
+    login(client, "insp2")  # team B cannot see team A's photo
+    assert client.get(f"/photos/{world['a']}/findings/new").status_code == 404
+
+
+def test_list_filters_and_visibility(client, login, csrf_token, world):
+    login(client, "insp")
+    token = csrf_token(client)
+    graffiti = finding_id(record(client, token, world["a"]))
+    building = finding_id(record(client, token, world["far"], category="gw-illegal-construction"))
+    html = client.get("/findings?category_id=gw-graffiti").get_data(as_text=True)
+    assert f"/findings/{graffiti}" in html and f"/findings/{building}" not in html
+    both = client.get("/findings?domain=great_wall&state=open&since=2025-05-06&until=2025-05-06")
+    assert f"/findings/{building}" in both.get_data(as_text=True)
+    none = client.get("/findings?until=2025-05-05").get_data(as_text=True)
+    assert f"/findings/{graffiti}" not in none
+    assert client.get("/findings?since=yesterday").status_code == 400
+    assert client.get("/findings?state=bogus").status_code == 400
+    login(client, "insp2")
+    assert f"/findings/{graffiti}" not in client.get("/findings").get_data(as_text=True)
+    assert client.get(f"/findings/{graffiti}").status_code == 404
+    login(client, "rev")
+    assert f"/findings/{graffiti}" in client.get("/findings").get_data(as_text=True)
+
+
+def test_api_findings_geojson_by_bbox(client, login, csrf_token, world):
+    login(client, "insp")
+    token = csrf_token(client)
+    near = finding_id(record(client, token, world["a"]))
+    far = finding_id(record(client, token, world["far"]))
+    lon, lat = east(50)
+    data = client.get(f"/api/findings?bbox={lon - 0.01},{lat - 0.01},{lon + 0.01},{lat + 0.01}").get_json()
+    assert data["type"] == "FeatureCollection"
+    assert [f["id"] for f in data["features"]] == [near]
+    props = data["features"][0]["properties"]
+    assert props["feature_name"] == "八达岭北段" and props["photo_ids"] == [world["a"]]
+    everything = client.get("/api/findings?bbox=100,30,130,50").get_json()
+    assert {f["id"] for f in everything["features"]} == {near, far}
+    assert client.get("/api/findings?bbox=1,2,3").status_code == 400
+    login(client, "insp2")
+    assert client.get("/api/findings?bbox=100,30,130,50").get_json()["features"] == []
+
+
+def test_photo_page_links_to_the_finding_form_for_those_who_may_record(client, users, login):
+    from fieldkit.photos.ingest import ingest_upload
+    from tests.photo_factory import make_jpeg
+
+    rt = client.application.extensions["fieldkit"]
+    photo = ingest_upload(rt, make_jpeg(64, 48, lat=38.5, lon=102.2), "p.jpg", uploaded_by=users["insp"].id)
+    login(client, "insp")
+    page = client.get(f"/photos/{photo.photo_id}").get_data(as_text=True)
+    assert f'href="/photos/{photo.photo_id}/findings/new"' in page

@@ -1,0 +1,233 @@
+"""Cases: the list, opening one from findings, the case page (timeline, deadlines, actions) and the
+检察建议书 (draft, edit, issue, download DOCX/PDF).
+
+Only reviewers and admins work on cases (inspectors record findings; the case file holds
+procuratorial decisions). The procuratorate's name comes from app config ``FIELDKIT_PROCURATORATE``
+and the organ mark of document numbers from ``FIELDKIT_DOC_ORG``. Issued documents are written
+under ``<data_dir>/documents`` and served as attachments only after their SHA-256 matches the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from fieldkit import cases as cases_lib
+from fieldkit.cases.deadlines import days_left, legal_date
+from fieldkit.cases.workflow import DATE_FIELDS, RULES, SERVICE_METHODS, parse_action
+from fieldkit.documents.drafting import (
+    case_records,
+    draft_suggestion,
+    get_record,
+    issue_suggestion_document,
+    update_draft,
+)
+from fieldkit.documents.numbering import NumberingScheme
+from fieldkit.errors import InputError, NotFoundError, StorageError
+from fieldkit.findings.service import get_finding
+from fieldkit.store.models import Layer, User, utcnow
+from fieldkit.store.models_cases import Case, CaseFinding
+
+from .api import runtime
+from .findings import taxonomy
+from .security import current_viewer, role_required
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+STAFF = ("reviewer", "admin")
+DEFAULT_PROCURATORATE = "示例市人民检察院"
+DEFAULT_DOC_ORG = "示"
+DEADLINE_NAMES = {
+    "filing_service_due": _l("Serve the filing decision"),
+    "service_due": _l("Serve the suggestion"),
+    "filed_upward_due": _l("File the suggestion upward"),
+    "reply_due": _l("Written reply due"),
+    "rectification_due": _l("Rectification due"),
+    "review_due": _l("Litigation review due"),
+}
+ACTION_LABELS = {
+    "file": _l("File the case"), "decline_filing": _l("Decline filing"),
+    "serve_filing_decision": _l("Serve the filing decision"), "start_investigation": _l("Start investigation"),
+    "issue_suggestion": _l("Decide to issue the suggestion"), "record_service": _l("Record service"),
+    "record_filed_upward": _l("Record filing upward"), "record_reply": _l("Record a reply"),
+    "start_follow_up": _l("Start follow-up"), "suspend": _l("Suspend"), "resume": _l("Resume"),
+    "close": _l("Close (rectified)"), "transfer": _l("Transfer"),
+    "refer_to_litigation_review": _l("Refer to litigation review"),
+    "extend_litigation_review": _l("Extend litigation review"), "sue": _l("Sue"), "terminate": _l("Terminate"),
+}
+FIELD_LABELS = {
+    "filed_on": _l("Filing date"), "served_on": _l("Service date"), "decided_on": _l("Decision date"),
+    "filed_upward_on": _l("Date filed upward"), "received_on": _l("Reply received on"),
+    "ended_on": _l("End date"), "sued_on": _l("Date sued"), "rectification_due": _l("Rectification deadline"),
+    "method": _l("Service method"), "approved_by_higher": _l("Approved by the higher procuratorate"),
+}
+
+
+def deadlines_of(case_id: int) -> list[dict]:
+    """Pending deadlines of a case with days left (negative: overdue), soonest first."""
+    today = legal_date(utcnow())
+    due = cases_lib.pending_deadlines(cases_lib.case_facts(runtime(), case_id))
+    rows = [{"name": DEADLINE_NAMES.get(k, k), "due": d, "days": days_left(d, today)} for k, d in due.items()]
+    return sorted(rows, key=lambda r: r["due"])
+
+
+def _names() -> dict[int, str]:
+    with runtime().db.session() as s:
+        return {u.id: u.display_name or u.username for u in s.scalars(select(User))}
+
+
+@bp.get("")
+@role_required(*STAFF)
+def index():
+    """Every case, newest first, with state, body and pending deadlines."""
+    with runtime().db.session() as s:
+        rows = list(s.scalars(select(Case).order_by(Case.id.desc())))
+    return render_template("cases/list.html", cases=[(c, deadlines_of(c.id)) for c in rows],
+                           action_labels=ACTION_LABELS)
+
+
+@bp.post("/new")
+@role_required(*STAFF)
+def new():
+    """Open a case from the selected findings; title and body default from the first finding."""
+    ids = request.form.getlist("finding_id", type=int)
+    if not ids:
+        raise InputError("open a case: select at least one finding (finding_id)")
+    first = get_finding(runtime(), ids[0], taxonomy())
+    category = taxonomy().get(first.category_id)
+    body = request.form.get("responsible_body", "").strip() or _layer_body(first.layer_id) \
+        or category.responsible_body
+    where = first.feature_name or first.place or ""
+    title = request.form.get("title", "").strip() or f"{category.name_zh}{f'（{where}）' if where else ''}"
+    case = cases_lib.open_case(runtime(), title=title, responsible_body=body, actor_id=current_viewer().id,
+                               domain=category.domain, nature=category.id, urgent=category.urgent,
+                               finding_ids=ids)
+    flash(_("Case #%(id)s opened.", id=case.id), "info")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+def _layer_body(layer_id: int | None) -> str | None:
+    if layer_id is None:
+        return None
+    with runtime().db.session() as s:
+        layer = s.get(Layer, layer_id)
+        return layer.responsible_body if layer else None
+
+
+@bp.get("/<int:case_id>")
+@role_required(*STAFF)
+def detail(case_id: int):
+    """The case: findings, timeline, pending deadlines, allowed actions, the suggestion versions."""
+    rt = runtime()
+    case = cases_lib.get_case(rt, case_id)
+    facts = cases_lib.case_facts(rt, case_id)
+    with rt.db.session() as s:
+        ids = list(s.scalars(select(CaseFinding.finding_id).where(CaseFinding.case_id == case_id)
+                            .order_by(CaseFinding.finding_id)))
+    actions = [(a, RULES[a]) for a in cases_lib.allowed_actions(facts)]
+    return render_template("cases/detail.html", case=case, facts=facts, events=cases_lib.case_events(rt, case_id),
+                           deadlines=deadlines_of(case_id), actions=actions, names=_names(),
+                           findings=[get_finding(rt, i, taxonomy()) for i in ids], records=case_records(rt, case_id),
+                           date_fields=DATE_FIELDS, methods=SERVICE_METHODS,
+                           action_labels=ACTION_LABELS, field_labels=FIELD_LABELS)
+
+
+@bp.post("/<int:case_id>/actions/<action>")
+@role_required(*STAFF)
+def act(case_id: int, action: str):
+    """Apply a workflow action with its data fields; a refused action is a 409 with the reason."""
+    rule = RULES[parse_action(action)]
+    data = {}
+    for field in rule.fields + ("note",):
+        if field == "approved_by_higher":
+            data[field] = request.form.get(field) == "1"
+        elif request.form.get(field, "").strip():
+            data[field] = request.form[field].strip()
+    cases_lib.apply(runtime(), case_id, action, current_viewer().id, **data)
+    flash(_("Done: %(action)s.", action=ACTION_LABELS.get(action, action)), "info")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+def _record(case_id: int, record_id: int):
+    record = get_record(runtime(), record_id)
+    if record.case_id != case_id:
+        raise NotFoundError(f"suggestion {record_id}: not found in case {case_id}")
+    return record
+
+
+@bp.post("/<int:case_id>/draft")
+@role_required(*STAFF)
+def draft(case_id: int):
+    """Draft the case's 检察建议书 (a new version) from its findings."""
+    procuratorate = current_app.config.get("FIELDKIT_PROCURATORATE", DEFAULT_PROCURATORATE)
+    record = draft_suggestion(runtime(), case_id, current_viewer().id, procuratorate=procuratorate,
+                              taxonomy=taxonomy())
+    flash(_("Draft version %(v)s created.", v=record.version), "info")
+    return redirect(url_for("cases.detail", case_id=case_id, _anchor="suggestion"))
+
+
+@bp.post("/<int:case_id>/suggestions/<int:record_id>")
+@role_required(*STAFF)
+def edit(case_id: int, record_id: int):
+    """Edit a draft: addressee and recommendations (one per line)."""
+    _record(case_id, record_id)
+    lines = [x.strip() for x in request.form.get("recommendations", "").splitlines() if x.strip()]
+    update_draft(runtime(), record_id, current_viewer().id, addressee=request.form.get("addressee", ""),
+                 recommendations=lines)
+    flash(_("Draft saved."), "info")
+    return redirect(url_for("cases.detail", case_id=case_id, _anchor="suggestion"))
+
+
+def documents_dir() -> Path:
+    """Where issued DOCX/PDF files are kept."""
+    return runtime().settings.data_dir / "documents"
+
+
+@bp.post("/<int:case_id>/suggestions/<int:record_id>/issue")
+@role_required(*STAFF)
+def issue(case_id: int, record_id: int):
+    """Number the draft, export DOCX and PDF, freeze it."""
+    _record(case_id, record_id)
+    scheme = NumberingScheme(org=current_app.config.get("FIELDKIT_DOC_ORG", DEFAULT_DOC_ORG))
+    record, _docx, _pdf = issue_suggestion_document(runtime(), record_id, current_viewer().id, scheme,
+                                                    out_dir=documents_dir())
+    flash(_("Issued as %(number)s.", number=record.doc_number), "info")
+    return redirect(url_for("cases.detail", case_id=case_id, _anchor="suggestion"))
+
+
+def _download(case_id: int, record_id: int, ext: str):
+    record = _record(case_id, record_id)
+    if record.state != "issued":
+        raise NotFoundError(f"suggestion {record_id}: not issued yet, no {ext.upper()} to download")
+    path = documents_dir() / f"suggestion-case{record.case_id}-v{record.version}.{ext}"
+    expected = record.docx_sha256 if ext == "docx" else record.pdf_sha256
+    if not path.is_file():
+        raise NotFoundError(f"suggestion {record_id}: the {ext.upper()} file is missing from {path.parent}")
+    data = path.read_bytes()  # small; hashed and sent from memory, so the file is never half-served
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise StorageError(f"{path.name}: SHA-256 differs from the one recorded at issue; not served")
+    mime = "application/pdf" if ext == "pdf" else \
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    resp = send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=f"{record.doc_number}.{ext}")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.get("/<int:case_id>/suggestions/<int:record_id>.docx")
+@role_required(*STAFF)
+def download_docx(case_id: int, record_id: int):
+    """The issued DOCX, as an attachment."""
+    return _download(case_id, record_id, "docx")
+
+
+@bp.get("/<int:case_id>/suggestions/<int:record_id>.pdf")
+@role_required(*STAFF)
+def download_pdf(case_id: int, record_id: int):
+    """The issued PDF, as an attachment."""
+    return _download(case_id, record_id, "pdf")
