@@ -35,6 +35,8 @@ class Settings:
     secret_key: str | None = None
     basemap_url: str | None = None
     basemap_datum: str = "wgs84"
+    procuratorate: str = "示例市人民检察院"
+    doc_org: str = "示"
 
     @property
     def db_url(self) -> str:
@@ -87,4 +89,6 @@ SETTINGS_HELP: dict[str, str] = {
     "secret_key": "Flask secret key; generated per data directory when unset.",
     "basemap_url": "Optional XYZ tile URL or path to a local .mbtiles/.pmtiles file.",
     "basemap_datum": "Datum of the basemap tiles: wgs84 or gcj02 (overlays are shifted to match).",
+    "procuratorate": "The procuratorate's full name, printed on the 检察建议书 it drafts.",
+    "doc_org": "Organ mark that opens document numbers, e.g. 金 for 金检行公建〔2025〕3号.",
 }

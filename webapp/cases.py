@@ -2,8 +2,9 @@
 检察建议书 (draft, edit, issue, download DOCX/PDF).
 
 Only reviewers and admins work on cases (inspectors record findings; the case file holds
-procuratorial decisions). The procuratorate's name comes from app config ``FIELDKIT_PROCURATORATE``
-and the organ mark of document numbers from ``FIELDKIT_DOC_ORG``. Issued documents are written
+procuratorial decisions). The procuratorate's name and the organ mark of document numbers come
+from the settings ``procuratorate`` and ``doc_org`` (``FIELDKIT_PROCURATORATE``, ``FIELDKIT_DOC_ORG``;
+app config keys of the same names override them). Issued documents are written
 under ``<data_dir>/documents`` and served as attachments only after their SHA-256 matches the record.
 """
 
@@ -40,8 +41,6 @@ from .security import current_viewer, role_required
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 STAFF = ("reviewer", "admin")
-DEFAULT_PROCURATORATE = "示例市人民检察院"
-DEFAULT_DOC_ORG = "示"
 DEADLINE_NAMES = {
     "filing_service_due": _l("Serve the filing decision"),
     "service_due": _l("Serve the suggestion"),
@@ -164,7 +163,7 @@ def _record(case_id: int, record_id: int):
 @role_required(*STAFF)
 def draft(case_id: int):
     """Draft the case's 检察建议书 (a new version) from its findings."""
-    procuratorate = current_app.config.get("FIELDKIT_PROCURATORATE", DEFAULT_PROCURATORATE)
+    procuratorate = current_app.config.get("FIELDKIT_PROCURATORATE") or runtime().settings.procuratorate
     record = draft_suggestion(runtime(), case_id, current_viewer().id, procuratorate=procuratorate,
                               taxonomy=taxonomy())
     flash(_("Draft version %(v)s created.", v=record.version), "info")
@@ -193,7 +192,7 @@ def documents_dir() -> Path:
 def issue(case_id: int, record_id: int):
     """Number the draft, export DOCX and PDF, freeze it."""
     _record(case_id, record_id)
-    scheme = NumberingScheme(org=current_app.config.get("FIELDKIT_DOC_ORG", DEFAULT_DOC_ORG))
+    scheme = NumberingScheme(org=current_app.config.get("FIELDKIT_DOC_ORG") or runtime().settings.doc_org)
     record, _docx, _pdf = issue_suggestion_document(runtime(), record_id, current_viewer().id, scheme,
                                                     out_dir=documents_dir())
     flash(_("Issued as %(number)s.", number=record.doc_number), "info")
