@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from fieldkit import queries
@@ -83,11 +84,31 @@ def _frame_config() -> dict:
                     "inspection": args.get("inspection", ""), "inspector": args.get("inspector", ""),
                     "from": args.get("from", ""), "to": args.get("to", "")},
         "basemap": _basemap_config(),
+        "findings": _findings_config(),
         "i18n": {"kinds": kind_labels(), "sources": source_labels(), "photos": _("Photos"),
                  "legend": _("Legend"), "basemap": _("Basemap"), "taken": _("Taken"),
                  "placed": _("Placed by"), "nearest": _("Nearest"), "camera": _("Camera"),
                  "open": _("Open photo page"), "loading": _("Loading…"), "zoomIn": _("Zoom in to see"),
                  "failed": _("Could not load"), "none": _("none within tolerance"), "m": _("m")},
+    }
+
+
+def _findings_config() -> dict | None:
+    """The findings overlay: API and page URLs, domain names, labels (None without the blueprint)."""
+    if "findings" not in current_app.blueprints:
+        return None
+    from .findings import taxonomy
+
+    english = str(get_locale() or "").startswith("en")
+    return {
+        "api": url_for("findings.api_list"), "page": url_for("findings.detail", finding_id=SENTINEL),
+        "english": english,
+        "domains": [{"id": d.id, "name": d.name_en if english else d.name_zh} for d in taxonomy().domains],
+        "i18n": {"title": _("Findings"), "severity": _("Severity"), "state": _("State"),
+                 "feature": _("Feature"), "open": _("Open finding page"), "closed": _("Closed findings"),
+                 "states": {"open": _("Finding open"), "closed": _("Finding closed")},
+                 "severities": {"low": _("low"), "medium": _("medium"), "high": _("high"),
+                                "critical": _("critical")}},
     }
 
 

@@ -15,6 +15,7 @@
   };
   var SOURCE_COLOURS = { exif: "#c2410c", gpx: "#7c3aed", device: "#0e7490", manual: "#be185d", none: "#666" };
   var ORDER = ["boundary", "river", "great_wall", "fitness_site"];
+  var FINDING_COLOURS = { great_wall: "#b91c1c", rivers: "#1d4ed8", fitness: "#15803d" };
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -64,6 +65,20 @@
         row.appendChild(el("span", null, kind === "photos" ? cfg.i18n.photos : cfg.i18n.kinds[kind]));
         box.appendChild(row);
       });
+      if (cfg.findings) {
+        cfg.findings.domains.forEach(function (d) {
+          var r = el("div", "fk-legend-row fk-legend-finding");
+          var sw = el("span", "fk-swatch fk-swatch-finding");
+          sw.style.background = findingColour(d.id);
+          r.appendChild(sw);
+          r.appendChild(el("span", null, cfg.findings.i18n.title + " · " + d.name));
+          box.appendChild(r);
+        });
+        var closed = el("div", "fk-legend-row fk-legend-finding");
+        closed.appendChild(el("span", "fk-swatch fk-swatch-finding fk-swatch-finding-closed"));
+        closed.appendChild(el("span", null, cfg.findings.i18n.closed));
+        box.appendChild(closed);
+      }
       L.DomEvent.disableClickPropagation(box);
       return box;
     };
@@ -90,14 +105,19 @@
     this.serverClusters = L.layerGroup();
     this.photos = L.layerGroup([this.cluster, this.serverClusters]).addTo(map);
     overlays[cfg.i18n.photos] = this.photos;
+    this.findingCount = 0;
+    if (cfg.findings) {
+      this.findings = L.featureGroup().addTo(map);
+      overlays[cfg.findings.i18n.title] = this.findings;
+    }
     var bases = {};
     if (cfg.basemap) {
       bases[cfg.i18n.basemap] = L.tileLayer(cfg.basemap.url, { maxZoom: 19, attribution: cfg.basemap.attribution }).addTo(map);
     } else {
       map.getContainer().classList.add("fk-nobasemap");
     }
-    L.control.layers(bases, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
-    legendControl(cfg).addTo(map);
+    this.layerControl = L.control.layers(bases, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+    this.legend = legendControl(cfg).addTo(map);
     map.attributionControl.setPrefix(false);
     if (cfg.bounds) { map.fitBounds(cfg.bounds, { maxZoom: 15, animate: false }); }
     map.on("moveend", function () { self.load(); });
@@ -119,12 +139,108 @@
       jobs.push(fetchJSON(featuresUrl, this.controller.signal).then(function (fc) { self.drawFeatures(fc); }));
     }
     jobs.push(fetchJSON(photosUrl, this.controller.signal).then(function (fc) { self.drawPhotos(fc); }));
+    if (cfg.findings && this.findings) {
+      jobs.push(this.loadFindings(bbox, this.controller.signal));
+    }
     Promise.all(jobs).then(function () {
       document.body.setAttribute("data-markers-drawn", String(self.photoCount));
     }).catch(function (err) {
       if (err.name !== "AbortError") { document.body.setAttribute("data-load-error", String(err.message)); }
     });
   };
+
+  FieldkitMap.prototype.loadFindings = function (bbox, signal) {
+    // Findings are a separate permission: a 401/403 hides the overlay quietly, the rest still draws.
+    var self = this;
+    var url = this.cfg.findings.api + "?" + query({ bbox: bbox });
+    return fetch(url, { credentials: "same-origin", signal: signal, headers: { Accept: "application/json" } })
+      .then(function (resp) {
+        if (resp.status === 401 || resp.status === 403) { self.hideFindings(); return null; }
+        if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+        return resp.json();
+      })
+      .then(function (fc) {
+        if (fc) { self.drawFindings(fc); }
+      });
+  };
+
+  FieldkitMap.prototype.hideFindings = function () {
+    if (!this.findings) { return; }
+    this.layerControl.removeLayer(this.findings);
+    this.map.removeLayer(this.findings);
+    this.findings = null;
+    var rows = this.legend.getContainer().querySelectorAll(".fk-legend-finding");
+    Array.prototype.forEach.call(rows, function (r) { r.parentNode.removeChild(r); });
+    document.body.setAttribute("data-findings-hidden", "1");
+  };
+
+  FieldkitMap.prototype.drawFindings = function (fc) {
+    var self = this;
+    var shift = this.cfg.datum === "gcj02";
+    this.findings.clearLayers();
+    this.findingCount = 0;
+    fc.features.forEach(function (feature) {
+      if (!feature.geometry) { return; }
+      var c = feature.geometry.coordinates;
+      var ll = shift ? wgs84ToGcj02(c[0], c[1]) : [c[0], c[1]];
+      var p = feature.properties;
+      var open = p.state !== "closed";
+      var colour = findingColour(p.domain);
+      var marker = L.circleMarker(L.latLng(ll[1], ll[0]), {
+        radius: 9, weight: 3, color: open ? "#111" : "#777", opacity: 0.9,
+        fill: open, fillColor: colour, fillOpacity: open ? 0.85 : 0, dashArray: open ? null : "3 3",
+        className: "fk-finding fk-finding-" + (open ? "open" : "closed")
+      });
+      marker.findingId = feature.id;
+      marker.bindPopup(function () { return findingPopup(feature, self.cfg); }, { maxWidth: 300, minWidth: 200 });
+      self.findings.addLayer(marker);
+      self.findingCount += 1;
+    });
+    this.findings.bringToFront();
+    document.body.setAttribute("data-findings-drawn", String(this.findingCount));
+  };
+
+  function findingColour(domain) {
+    return FINDING_COLOURS[domain] || "#9333ea";
+  }
+
+  function findingPopup(feature, cfg) {
+    var fcfg = cfg.findings;
+    var p = feature.properties;
+    var box = el("div", "fk-popup fk-finding-popup");
+    var name = (fcfg.english ? p.name_en : p.name_zh) || p.name_zh || p.category_id;
+    box.appendChild(el("div", "fk-popup-title", "#" + feature.id + " " + name));
+    row(box, fcfg.i18n.severity, fcfg.i18n.severities[p.severity] || p.severity);
+    row(box, fcfg.i18n.state, fcfg.i18n.states[p.state] || p.state);
+    var where = [p.feature_name, p.chainage].filter(Boolean).join(" ");
+    row(box, fcfg.i18n.feature, where || "—");
+    var link = el("a", "fk-popup-link", fcfg.i18n.open);
+    link.href = withId(fcfg.page, cfg.api.sentinel, feature.id);
+    link.target = "_top";
+    box.appendChild(link);
+    return box;
+  }
+
+  // WGS84 → GCJ-02 (the published approximation; the API serves findings in WGS84).
+  function wgs84ToGcj02(lon, lat) {
+    if (lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271) { return [lon, lat]; }
+    var a = 6378245.0, ee = 0.00669342162296594323, PI = Math.PI;
+    var x = lon - 105.0, y = lat - 35.0;
+    var dLat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x)) +
+      (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0 +
+      (20.0 * Math.sin(y * PI) + 40.0 * Math.sin(y / 3.0 * PI)) * 2.0 / 3.0 +
+      (160.0 * Math.sin(y / 12.0 * PI) + 320 * Math.sin(y * PI / 30.0)) * 2.0 / 3.0;
+    var dLon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x)) +
+      (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0 +
+      (20.0 * Math.sin(x * PI) + 40.0 * Math.sin(x / 3.0 * PI)) * 2.0 / 3.0 +
+      (150.0 * Math.sin(x / 12.0 * PI) + 300.0 * Math.sin(x / 30.0 * PI)) * 2.0 / 3.0;
+    var radLat = lat / 180.0 * PI;
+    var magic = 1 - ee * Math.sin(radLat) * Math.sin(radLat);
+    var sqrtMagic = Math.sqrt(magic);
+    dLat = (dLat * 180.0) / ((a * (1 - ee)) / (magic * sqrtMagic) * PI);
+    dLon = (dLon * 180.0) / (a / sqrtMagic * Math.cos(radLat) * PI);
+    return [lon + dLon, lat + dLat];
+  }
 
   FieldkitMap.prototype.drawFeatures = function (fc) {
     var self = this;
