@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import ConflictError, InputError, NotFoundError
-from ..store.models import User, utcnow
+from ..store.lookup import check_actor, get_or_raise
+from ..store.models import utcnow
 from ..store.models_cases import Case, CaseEvent, CaseFinding, Finding
 from .deadlines import DeadlineRules
 from .workflow import (
@@ -75,7 +76,7 @@ def open_case(
     title, body = _text(title, "title"), _text(responsible_body, "responsible_body")
     at = at or utcnow()
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         case = Case(
             title=title,
             responsible_body=body,
@@ -132,7 +133,7 @@ def add_findings(
 ) -> Case:
     """Attach findings to a case that has no suggestion yet; already attached ones are skipped."""
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         case = _editable(s, case_id, "add findings to")
         _link(s, case, list(finding_ids), actor_id, at or utcnow())
     return case
@@ -144,7 +145,7 @@ def remove_findings(
     """Detach findings from a case that has no suggestion yet."""
     at = at or utcnow()
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         case = _editable(s, case_id, "remove findings from")
         for fid in dict.fromkeys(finding_ids):
             link = s.get(CaseFinding, (case.id, fid))
@@ -165,7 +166,7 @@ def edit_case(rt, case_id: int, actor_id: int, at: dt.datetime | None = None, **
         )
     at = at or utcnow()
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         case = _editable(s, case_id, "edit")
         for key in ("title", "responsible_body"):
             if key in fields:
@@ -195,7 +196,7 @@ def apply(
     """
     at = (at or utcnow()).replace(tzinfo=None)
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         case = _load(s, case_id)
         new, event = step(
             _facts(s, case), action, actor_id=actor_id, at=at, rules=rules, case_label=label(case), **data
@@ -237,10 +238,7 @@ def _facts(s: Session, case: Case) -> CaseFacts:
 
 
 def _load(s: Session, case_id: int) -> Case:
-    case = s.get(Case, case_id)
-    if case is None:
-        raise NotFoundError(f"case {case_id}: not found")
-    return case
+    return get_or_raise(s, Case, case_id, "case")
 
 
 def _editable(s: Session, case_id: int, what: str) -> Case:
@@ -251,11 +249,6 @@ def _editable(s: Session, case_id: int, what: str) -> Case:
             f"change only in states {', '.join(sorted(EDITABLE_STATES))} (before the suggestion, R69)"
         )
     return case
-
-
-def _check_actor(s: Session, actor_id: int) -> None:
-    if s.get(User, actor_id) is None:
-        raise NotFoundError(f"user {actor_id}: not found")
 
 
 def _text(value: Any, field: str) -> str:

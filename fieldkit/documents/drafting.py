@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import ConflictError, InputError, NotFoundError, StorageError
+from ..store.lookup import check_actor, get_or_raise
 from ..findings.taxonomy import Category, Taxonomy, load_taxonomy
 from ..geo.measure import format_chainage
-from ..store.models import Photo, User, utcnow
+from ..store.models import Photo, utcnow
 from ..store.models_cases import Case, CaseFinding, Finding, FindingPhoto
 from ..store.models_documents import DbSequenceStore, SuggestionRecord
 from .docx_ import export_docx
@@ -91,10 +92,8 @@ def draft_suggestion(
     taxonomy = taxonomy or load_taxonomy()
     at = _utc_naive(at)
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
-        case = s.get(Case, case_id)
-        if case is None:
-            raise NotFoundError(f"case {case_id}: not found")
+        check_actor(s, actor_id)
+        case = get_or_raise(s, Case, case_id, "case")
         _refuse_open_draft(s, case)
         content, unverified = _build_content(
             s, rt.evidence, case, taxonomy, _local_day(at),
@@ -123,7 +122,7 @@ def update_draft(rt, record_id: int, actor_id: int, at: dt.datetime | None = Non
                          f"editable: {', '.join(EDITABLE_FIELDS)}")
     at = _utc_naive(at)
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         record = _draft(s, record_id, "edit")
         changes = {k: _normalise(record_id, k, v) for k, v in fields.items()}
         changes = {k: v for k, v in changes.items() if record.content.get(k) != v}
@@ -150,7 +149,7 @@ def issue_suggestion_document(
     day = _local_day(at)
     out = Path(out_dir)
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         record = _draft(s, record_id, "issue")
         number = allocate_number(scheme, day.year, DbSequenceStore(s))
         content = {**record.content, "doc_number": number.text, "date": day.isoformat()}
@@ -369,10 +368,7 @@ def _normalise(record_id: int, key: str, value: Any) -> Any:
 
 
 def _load(s: Session, record_id: int) -> SuggestionRecord:
-    record = s.get(SuggestionRecord, record_id)
-    if record is None:
-        raise NotFoundError(f"suggestion {record_id}: not found")
-    return record
+    return get_or_raise(s, SuggestionRecord, record_id, "suggestion")
 
 
 def _draft(s: Session, record_id: int, what: str) -> SuggestionRecord:
@@ -391,11 +387,6 @@ def _refuse_open_draft(s: Session, case: Case) -> None:
     if open_draft is not None:
         raise ConflictError(f"case {case.id} ({case.title}) already has draft suggestion {open_draft.id} "
                             f"(version {open_draft.version}): edit or issue it first")
-
-
-def _check_actor(s: Session, actor_id: int) -> None:
-    if s.get(User, actor_id) is None:
-        raise NotFoundError(f"user {actor_id}: not found")
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import ConflictError, InputError, NotFoundError
+from ..store.lookup import check_actor, get_or_raise
 from ..geo.measure import distance_m, format_chainage
 from ..join import index_for_layer
-from ..store.models import Layer, Photo, PhotoFeatureLink, User, utcnow
+from ..store.models import Layer, Photo, PhotoFeatureLink, utcnow
 from ..store.models_cases import FINDING_STATES, Finding, FindingPhoto
 from .taxonomy import SEVERITIES, URGENCIES, Category, Taxonomy, load_taxonomy
 
@@ -165,7 +166,7 @@ def record_finding(
     joined_manual = _join_point(rt, manual, category) if manual else None
     at = (at or utcnow()).replace(tzinfo=None)
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         photos = _load_photos(s, ids)
         placed = [p for p in photos if p.lat is not None and p.lon is not None]
         if manual is None and not placed:
@@ -323,7 +324,7 @@ def update_finding(
             fields[key] = (fields[key] or "").strip() or None
     at = (at or utcnow()).replace(tzinfo=None)
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         finding = _load(s, finding_id)
         if finding.state != "open":
             raise ConflictError(f"finding {finding_id}: is {finding.state}; only open findings change")
@@ -357,7 +358,7 @@ def close_finding(
     """Close an open finding (it stops counting as a duplicate); ConflictError if already closed."""
     at = (at or utcnow()).replace(tzinfo=None)
     with rt.db.session(write=True) as s:
-        _check_actor(s, actor_id)
+        check_actor(s, actor_id)
         finding = _load(s, finding_id)
         if finding.state == "closed":
             raise ConflictError(f"finding {finding_id}: already closed")
@@ -409,10 +410,7 @@ def _photo_ids(s: Session, finding_ids: list[int]) -> dict[int, tuple[int, ...]]
 
 
 def _load(s: Session, finding_id: int) -> Finding:
-    finding = s.get(Finding, finding_id)
-    if finding is None:
-        raise NotFoundError(f"finding {finding_id}: not found")
-    return finding
+    return get_or_raise(s, Finding, finding_id, "finding")
 
 
 def _load_photos(s: Session, ids: list[int]) -> list[Photo]:
@@ -421,11 +419,6 @@ def _load_photos(s: Session, ids: list[int]) -> list[Photo]:
     if missing:
         raise NotFoundError(f"photo {', '.join(missing)}: not found")
     return [found[i] for i in ids]
-
-
-def _check_actor(s: Session, actor_id: int) -> None:
-    if s.get(User, actor_id) is None:
-        raise NotFoundError(f"user {actor_id}: not found")
 
 
 def _choice(value: Any, choices: tuple[str, ...], what: str) -> str:
