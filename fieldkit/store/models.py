@@ -95,6 +95,13 @@ class Feature(Base):
 
     layer: Mapped[Layer] = relationship(back_populates="features")
 
+    @classmethod
+    def from_geometry(cls, layer_id: int, fid: str, name: str | None, geom, **fields: Any) -> "Feature":
+        """A feature whose ``geom_type`` and bounding box are derived from the WGS84 ``geom``."""
+        minx, miny, maxx, maxy = geom.bounds
+        return cls(layer_id=layer_id, fid=fid, name=name, geom_type=geom.geom_type, geom=geom,
+                   minx=minx, miny=miny, maxx=maxx, maxy=maxy, **fields)
+
 
 class User(Base):
     """Someone who logs in: inspector, reviewer or admin."""

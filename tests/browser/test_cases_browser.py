@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import shapely
 from shapely import LineString
 from sqlalchemy import select
 
@@ -41,9 +40,7 @@ def wall_photo(runtime, live_app) -> int:
         layer = Layer(slug="wall", name="明长城", kind="great_wall", tolerance_m=100.0, responsible_body=BODY)
         s.add(layer)
         s.flush()
-        minx, miny, maxx, maxy = shapely.bounds(line)
-        s.add(Feature(layer_id=layer.id, fid="GW-9", name="明长城永昌段", geom_type="LineString", geom=line,
-                      minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+        s.add(Feature.from_geometry(layer.id, "GW-9", "明长城永昌段", line))
         uid = s.scalar(select(User.id).where(User.username == "insp"))
     lon, lat = east(300)
     data = make_jpeg(lat=lat, lon=lon, taken_at="2025:05:06 10:00:00", offset="+08:00")

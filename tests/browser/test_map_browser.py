@@ -35,8 +35,7 @@ def mapdata(runtime, live_app):
         for lay, fid, name, coords in [(wall, "W1", XSS, [(102.0, 38.0), (102.2, 38.0)]),
                                        (river, "R1", "石羊河", [(102.0, 38.05), (102.2, 38.1)])]:
             geom = shapely.LineString(coords)
-            s.add(Feature(layer_id=lay.id, fid=fid, name=name, geom_type="LineString", geom=geom,
-                          minx=geom.bounds[0], miny=geom.bounds[1], maxx=geom.bounds[2], maxy=geom.bounds[3]))
+            s.add(Feature.from_geometry(lay.id, fid, name, geom))
     uid = user_id(runtime, "insp")
     ingest_upload(runtime, make_jpeg(lat=38.0005, lon=102.05, make=XSS, model="${window.__xss=3}",
                                      taken_at="2024:05:01 10:00:00"), "<svg onload=window.__xss=4>.jpg",

@@ -190,8 +190,7 @@ def test_new_photos_are_joined_to_layers(runtime, tmp_path):
         s.add(layer)
         s.flush()
         line = shapely.LineString([(102.199, 38.5), (102.201, 38.5)])
-        s.add(Feature(layer_id=layer.id, fid="W1", name="段1", geom_type="LineString", geom=line,
-                      minx=102.199, miny=38.5, maxx=102.201, maxy=38.5))
+        s.add(Feature.from_geometry(layer.id, "W1", "段1", line))
     (tmp_path / "near.jpg").write_bytes(make_jpeg(100, 100, lat=38.5005, lon=102.2))
     (tmp_path / "far.jpg").write_bytes(make_jpeg(101, 100, lat=39.5, lon=103.2))
     summary = ingest_paths(runtime, [tmp_path], workers=1)

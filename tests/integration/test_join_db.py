@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import shapely
 from click.testing import CliRunner
 from shapely import LineString, Point
 from sqlalchemy import select
@@ -33,18 +32,12 @@ def at(east_m=0.0, north_m=0.0):
     return lon, lat
 
 
-def feature(layer, fid, name, geom):
-    minx, miny, maxx, maxy = shapely.bounds(geom)
-    return Feature(layer_id=layer.id, fid=fid, name=name, geom_type=geom.geom_type, geom=geom,
-                   minx=minx, miny=miny, maxx=maxx, maxy=maxy)
-
-
 def add_layer(db, slug, kind, tolerance, geoms):
     with db.session(write=True) as s:
         layer = Layer(slug=slug, name=slug, kind=kind, tolerance_m=tolerance)
         s.add(layer)
         s.flush()
-        s.add_all(feature(layer, f"{slug}-{i}", name, g) for i, (name, g) in enumerate(geoms))
+        s.add_all(Feature.from_geometry(layer.id, f"{slug}-{i}", name, g) for i, (name, g) in enumerate(geoms))
         return layer.id
 
 

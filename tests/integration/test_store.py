@@ -80,3 +80,10 @@ def test_cli_help_lists_every_command_with_help():
     for name in ("db", "layers", "photos", "ingest", "demo", "serve"):
         line = next(l for l in result.output.splitlines() if l.strip().startswith(name + " "))
         assert len(line.split(None, 1)[1]) > 5, f"{name} has no help text"
+
+
+def test_feature_from_geometry_derives_type_and_bbox():
+    line = shapely.LineString([(102.1, 38.6), (102.2, 38.5)])
+    feat = Feature.from_geometry(1, "W1", "段", line, length_m=9000.0)
+    assert (feat.geom_type, feat.minx, feat.miny, feat.maxx, feat.maxy) == ("LineString", 102.1, 38.5, 102.2, 38.6)
+    assert feat.fid == "W1" and feat.length_m == 9000.0 and feat.geom is line

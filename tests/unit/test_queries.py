@@ -32,9 +32,7 @@ def add_photo(s, n, lon, lat, user, *, when=None, inspection=None, source="exif"
 
 
 def add_feature(s, layer, fid, geom, name) -> Feature:
-    minx, miny, maxx, maxy = geom.bounds
-    f = Feature(layer_id=layer.id, fid=fid, name=name, geom_type=geom.geom_type, geom=geom,
-                minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+    f = Feature.from_geometry(layer.id, fid, name, geom)
     s.add(f)
     s.flush()
     return f

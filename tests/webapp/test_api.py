@@ -22,8 +22,7 @@ def data(runtime, users):
         s.flush()
         for layer, fid, geom, name in [(wall, "W1", WALL, "明长城<b>1</b>段"),
                                        (river, "R1", shapely.LineString([(110, 30), (110.1, 30.1)]), "某河")]:
-            s.add(Feature(layer_id=layer.id, fid=fid, name=name, geom_type="LineString", geom=geom,
-                          minx=geom.bounds[0], miny=geom.bounds[1], maxx=geom.bounds[2], maxy=geom.bounds[3]))
+            s.add(Feature.from_geometry(layer.id, fid, name, geom))
         when = dt.datetime(2024, 5, 1, 2)
         for n, (lon, lat, who, days) in enumerate([(102.05, 38.001, "insp", 0), (102.1, 38.002, "insp2", 3),
                                                    (110.05, 30.05, "insp2", 6)], start=1):

@@ -7,7 +7,6 @@ import re
 
 import docx
 import pytest
-import shapely
 from shapely import LineString
 
 from fieldkit.cases.deadlines import legal_date
@@ -37,9 +36,7 @@ def findings(runtime, users):
         layer = Layer(slug="wall", name="明长城", kind="great_wall", tolerance_m=100.0, responsible_body=BODY)
         s.add(layer)
         s.flush()
-        minx, miny, maxx, maxy = shapely.bounds(line)
-        s.add(Feature(layer_id=layer.id, fid="GW-9", name="明长城永昌段", geom_type="LineString", geom=line,
-                      minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+        s.add(Feature.from_geometry(layer.id, "GW-9", "明长城永昌段", line))
     ids = []
     for n, metres in enumerate((0, 600)):
         lon, lat = east(metres)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import shapely
 from shapely import LineString
 
 from fieldkit.geo.measure import GEOD
@@ -31,9 +30,7 @@ def add_wall(rt) -> int:
                       responsible_body="延庆区文化和旅游局")
         s.add(layer)
         s.flush()
-        minx, miny, maxx, maxy = shapely.bounds(line)
-        s.add(Feature(layer_id=layer.id, fid="GW-1", name="八达岭北段", geom_type="LineString", geom=line,
-                      minx=minx, miny=miny, maxx=maxx, maxy=maxy))
+        s.add(Feature.from_geometry(layer.id, "GW-1", "八达岭北段", line))
         return layer.id
 
 

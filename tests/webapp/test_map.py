@@ -32,8 +32,7 @@ def wall(runtime):
         s.add(layer)
         s.flush()
         geom = shapely.LineString([(102.0, 38.0), (102.2, 38.0)])
-        s.add(Feature(layer_id=layer.id, fid="W1", name=XSS, geom_type="LineString", geom=geom,
-                      minx=102.0, miny=38.0, maxx=102.2, maxy=38.0))
+        s.add(Feature.from_geometry(layer.id, "W1", XSS, geom))
 
 
 def test_map_page_and_frame_are_offline(client, login, users, wall):
