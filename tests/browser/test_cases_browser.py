@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from shapely import LineString
 from sqlalchemy import select
 
@@ -129,7 +130,7 @@ def test_photo_to_issued_suggestion_and_map(live_server, wall_photo, page, login
     text = popup.text_content()
     assert GRAFFITI in text and "明长城永昌段" in text and "K" in text and "未结" in text
     assert popup.locator("a").get_attribute("href") == f"/findings/{finding_id}"
-    frame.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+    expect(frame.locator(".leaflet-popup")).to_have_css("opacity", "1")
     screenshot(page, "map-findings")
     assert_same_origin(request_log, live_server)
 

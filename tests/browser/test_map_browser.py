@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import shapely
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from fieldkit.photos.ingest import ingest_upload
@@ -74,7 +75,8 @@ def test_map_markers_popup_and_no_xss(live_server, mapdata, page, login, screens
     assert XSS in text and "${window.__xss=3}" in text and "<svg onload=window.__xss=4>.jpg" in text
     assert "K4+" in text and "长城" in text  # nearest feature, layer, chainage
     assert frame.locator(".fk-popup img").get_attribute("src").endswith("/thumb")
-    frame.wait_for_function("document.querySelector('.fk-popup img').complete")
+    # Not wait_for_function: polling a predicate string needs eval, which the page's CSP forbids.
+    expect(frame.locator(".fk-popup img")).to_have_js_property("complete", True)
     assert frame.evaluate("document.querySelector('.fk-popup img').naturalWidth") > 0
     assert frame.evaluate("typeof window.__xss") == "undefined"
     assert page.evaluate("typeof window.__xss") == "undefined"
