@@ -1,5 +1,7 @@
-"""Cases: the list, opening one from findings, the case page (timeline, deadlines, actions) and the
-检察建议书 (draft, edit, issue, download DOCX/PDF).
+"""Cases: the list, opening one from findings, the case page (timeline, deadlines, actions), editing
+its details and findings while the workflow allows (before the suggestion is issued) and the
+检察建议书 (draft, edit every draft field, issue, download DOCX/PDF). States and actions are shown
+by their translated names, times to the minute in Asia/Shanghai time.
 
 Only reviewers and admins work on cases (inspectors record findings; the case file holds
 procuratorial decisions). The procuratorate's name and the organ mark of document numbers come
@@ -23,6 +25,8 @@ from fieldkit import cases as cases_lib
 from fieldkit.cases.deadlines import days_left, legal_date
 from fieldkit.cases.workflow import DATE_FIELDS, RULES, SERVICE_METHODS, parse_action
 from fieldkit.documents.drafting import (
+    LIST_FIELDS,
+    TEXT_FIELDS,
     case_records,
     draft_suggestion,
     get_record,
@@ -30,10 +34,10 @@ from fieldkit.documents.drafting import (
     update_draft,
 )
 from fieldkit.documents.numbering import NumberingScheme
-from fieldkit.errors import InputError, NotFoundError, StorageError
-from fieldkit.findings.service import get_finding
+from fieldkit.errors import ConflictError, InputError, NotFoundError, StorageError
+from fieldkit.findings.service import get_finding, list_findings
 from fieldkit.store.models import Layer, User, utcnow
-from fieldkit.store.models_cases import Case, CaseFinding
+from fieldkit.store.models_cases import Case
 
 from .api import runtime
 from .findings import taxonomy
@@ -58,6 +62,20 @@ ACTION_LABELS = {
     "close": _l("Close (rectified)"), "transfer": _l("Transfer"),
     "refer_to_litigation_review": _l("Refer to litigation review"),
     "extend_litigation_review": _l("Extend litigation review"), "sue": _l("Sue"), "terminate": _l("Terminate"),
+}
+CASE_STATE_LABELS = {
+    "clue": _l("Clue"), "not_filed": _l("Not filed"), "filed": _l("Filed"), "investigating": _l("Investigating"),
+    "suggestion_issued": _l("Suggestion issued"), "awaiting_reply": _l("Awaiting reply"),
+    "follow_up": _l("Follow-up"), "suspended": _l("Suspended"), "litigation_review": _l("Litigation review"),
+    "sued": _l("Sued"), "closed": _l("Closed"), "terminated": _l("Terminated"), "transferred": _l("Transferred"),
+}
+DRAFT_LABELS = {
+    "procuratorate": _l("Procuratorate"), "title": _l("Document title"), "addressee": _l("Addressee"),
+    "case_source": _l("Case source"), "duty_and_reasons": _l("Duty and reasons (one paragraph per line)"),
+    "legal_basis": _l("Legal basis (one citation per line)"),
+    "recommendations": _l("Recommendations (one per line)"), "deadline": _l("Deadline and reply"),
+    "objection_terms": _l("Objection terms"), "reply_method": _l("How to reply"),
+    "other_matters": _l("Other matters"), "cc": _l("Copies to (one per line)"),
 }
 FIELD_LABELS = {
     "filed_on": _l("Filing date"), "served_on": _l("Service date"), "decided_on": _l("Decision date"),
@@ -87,7 +105,7 @@ def index():
     with runtime().db.session() as s:
         rows = list(s.scalars(select(Case).order_by(Case.id.desc())))
     return render_template("cases/list.html", cases=[(c, deadlines_of(c.id)) for c in rows],
-                           action_labels=ACTION_LABELS)
+                           action_labels=ACTION_LABELS, state_labels=CASE_STATE_LABELS)
 
 
 @bp.post("/new")
@@ -125,15 +143,73 @@ def detail(case_id: int):
     rt = runtime()
     case = cases_lib.get_case(rt, case_id)
     facts = cases_lib.case_facts(rt, case_id)
-    with rt.db.session() as s:
-        ids = list(s.scalars(select(CaseFinding.finding_id).where(CaseFinding.case_id == case_id)
-                            .order_by(CaseFinding.finding_id)))
+    ids = cases_lib.case_finding_ids(rt, case_id)
+    editable = cases_lib.is_editable(case)
     actions = [(a, RULES[a]) for a in cases_lib.allowed_actions(facts)]
     return render_template("cases/detail.html", case=case, facts=facts, events=cases_lib.case_events(rt, case_id),
                            deadlines=deadlines_of(case_id), actions=actions, names=_names(),
                            findings=[get_finding(rt, i, taxonomy()) for i in ids], records=case_records(rt, case_id),
-                           date_fields=DATE_FIELDS, methods=SERVICE_METHODS,
-                           action_labels=ACTION_LABELS, field_labels=FIELD_LABELS)
+                           date_fields=DATE_FIELDS, methods=SERVICE_METHODS, editable=editable,
+                           candidates=_candidates() if editable else [], categories=taxonomy().categories(),
+                           action_labels=ACTION_LABELS, field_labels=FIELD_LABELS, state_labels=CASE_STATE_LABELS,
+                           draft_labels=DRAFT_LABELS,
+                           text_fields=TEXT_FIELDS, list_fields=LIST_FIELDS)
+
+
+def _candidates():
+    """Open findings not yet in any case, which may be added to an editable case."""
+    taken = set(cases_lib.case_finding_ids(runtime()))
+    return [f for f in list_findings(runtime(), taxonomy=taxonomy(), state="open") if f.id not in taken]
+
+
+def _require_editable(case_id: int) -> Case:
+    case = cases_lib.get_case(runtime(), case_id)
+    if not cases_lib.is_editable(case):
+        raise ConflictError(_("Case #%(id)s is now “%(state)s”: its details and findings can change only before "
+                              "the suggestion is issued (clue, filed, investigating).",
+                              id=case.id, state=CASE_STATE_LABELS.get(case.state, case.state)))
+    return case
+
+
+@bp.post("/<int:case_id>/edit")
+@role_required(*STAFF)
+def edit_details(case_id: int):
+    """Change the title, responsible body, nature (category; sets the domain) and urgency."""
+    _require_editable(case_id)
+    form = request.form
+    fields = {k: form[k] for k in ("title", "responsible_body") if k in form}
+    nature = form.get("nature", "").strip()
+    if nature:
+        if nature not in taxonomy():
+            raise InputError(f"case {case_id}: nature {nature!r} is not a category of the taxonomy")
+        fields.update(nature=nature, domain=taxonomy().get(nature).domain)
+    fields["urgent"] = form.get("urgent") == "1"
+    cases_lib.edit_case(runtime(), case_id, current_viewer().id, **fields)
+    flash(_("Case details saved."), "info")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.post("/<int:case_id>/findings")
+@role_required(*STAFF)
+def add_findings(case_id: int):
+    """Attach the selected findings (``finding_id``) to a case that has no suggestion yet."""
+    _require_editable(case_id)
+    ids = request.form.getlist("finding_id", type=int)
+    if not ids:
+        raise InputError(f"case {case_id}: select at least one finding to add (finding_id)")
+    cases_lib.add_findings(runtime(), case_id, ids, current_viewer().id)
+    flash(_("%(n)s finding(s) added.", n=len(ids)), "info")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.post("/<int:case_id>/findings/<int:finding_id>/remove")
+@role_required(*STAFF)
+def remove_finding(case_id: int, finding_id: int):
+    """Detach one finding from a case that has no suggestion yet."""
+    _require_editable(case_id)
+    cases_lib.remove_findings(runtime(), case_id, [finding_id], current_viewer().id)
+    flash(_("Finding #%(id)s removed from the case.", id=finding_id), "info")
+    return redirect(url_for("cases.detail", case_id=case_id))
 
 
 @bp.post("/<int:case_id>/actions/<action>")
@@ -173,13 +249,34 @@ def draft(case_id: int):
 @bp.post("/<int:case_id>/suggestions/<int:record_id>")
 @role_required(*STAFF)
 def edit(case_id: int, record_id: int):
-    """Edit a draft: addressee and recommendations (one per line)."""
-    _record(case_id, record_id)
-    lines = [x.strip() for x in request.form.get("recommendations", "").splitlines() if x.strip()]
-    update_draft(runtime(), record_id, current_viewer().id, addressee=request.form.get("addressee", ""),
-                 recommendations=lines)
+    """Edit a draft: every field the form sends (text, lists one item per line, facts, photo places).
+
+    Fields absent from the form keep their value; an issued version is refused (409)."""
+    record = _record(case_id, record_id)
+    if record.state != "draft":
+        raise ConflictError(_("Version %(v)s was issued as %(number)s and is frozen; draft a new version to "
+                              "correct it.", v=record.version, number=record.doc_number))
+    update_draft(runtime(), record_id, current_viewer().id, **draft_changes(request.form, record.content))
     flash(_("Draft saved."), "info")
     return redirect(url_for("cases.detail", case_id=case_id, _anchor="suggestion"))
+
+
+def draft_changes(form, content: dict) -> dict:
+    """The draft fields a form sets: text fields as given, list fields one item per non-empty line,
+    and each fact's place and description (``fact-N-place``, ``fact-N-description``) and each annex
+    photo's place (``photo-N-place``), N counted from 0 in the draft's order."""
+    changes: dict = {k: form[k] for k in TEXT_FIELDS if k in form}
+    changes.update({k: [x.strip() for x in form[k].splitlines() if x.strip()] for k in LIST_FIELDS if k in form})
+    for key, keys in (("facts", ("place", "description")), ("photos", ("place",))):
+        items = [dict(item) for item in content.get(key, [])]
+        prefix = key[:-1]
+        for n, item in enumerate(items):
+            for name in keys:
+                if f"{prefix}-{n}-{name}" in form:
+                    item[name] = form[f"{prefix}-{n}-{name}"].strip()
+        if items != content.get(key, []):
+            changes[key] = items
+    return changes
 
 
 def documents_dir() -> Path:

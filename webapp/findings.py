@@ -2,35 +2,76 @@
 
 Who sees what: reviewers and admins see every finding; an inspector sees the findings recorded
 by themselves or by users of their team (the same rule as photos), and records findings only on
-photos they can see. Views parse the request, call :mod:`fieldkit.findings.service`, render.
+photos they can see. Editing and closing (with a reason) an open finding: reviewers and admins
+any, an inspector only the ones they recorded. Views parse the request, call
+:mod:`fieldkit.findings.service`, render. The ``local_time`` filter shows stored UTC times to the
+minute in Asia/Shanghai time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from fieldkit import queries
 from fieldkit.errors import InputError, NotFoundError
 from fieldkit.findings.service import (
     FindingView,
+    close_finding,
     findings_geojson,
     get_finding,
     list_findings,
     record_finding,
+    update_finding,
 )
 from fieldkit.findings.taxonomy import SEVERITIES, Category, load_taxonomy
 from fieldkit.store.models import Layer, PhotoFeatureLink, User
 from fieldkit.store.models_cases import FINDING_STATES, AuditEntry
 
 from .api import runtime
+from .i18n import current_lang
 from .security import current_viewer, role_required
 
 bp = Blueprint("findings", __name__)
+STAFF = ("reviewer", "admin")
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+FINDING_STATE_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
+SEVERITY_LABELS = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High"), "critical": _l("Critical")}
+URGENCY_LABELS = {"normal": _l("Normal"), "urgent": _l("Urgent")}
+FINDING_ACTION_LABELS = {"record": _l("Recorded"), "edit": _l("Edited"), "close": _l("Closed")}
+
+
+@bp.app_template_filter("local_time")
+def local_time(value) -> str:
+    """A stored time (naive means UTC) as Asia/Shanghai local time to the minute; a date as a date."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def category_name(item) -> str:
+    """The category name of a finding or category in the current language (Chinese first)."""
+    zh, en = getattr(item, "name_zh", None), getattr(item, "name_en", None)
+    if current_lang() == "en" and en:
+        return en
+    return zh or en or getattr(item, "category_id", None) or getattr(item, "id", "")
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {"finding_state_labels": FINDING_STATE_LABELS, "severity_labels": SEVERITY_LABELS,
+            "urgency_labels": URGENCY_LABELS, "category_name": category_name}
 
 
 def taxonomy():
@@ -134,7 +175,58 @@ def detail(finding_id: int):
     viewer = current_viewer()
     photos = [pid for pid in view.photo_ids if _can_see_photo(pid, viewer)]
     return render_template("findings/detail.html", f=view, category=category, history=history,
-                           names=names, photos=photos)
+                           names=names, photos=photos, may_change=may_change(view, viewer),
+                           groups=_all_categories(), severities=SEVERITIES,
+                           action_labels=FINDING_ACTION_LABELS)
+
+
+def may_change(view: FindingView, viewer: User) -> bool:
+    """Reviewers and admins may edit or close any open finding; an inspector only the open ones
+    they recorded themselves."""
+    return view.state == "open" and (viewer.role in STAFF or view.created_by_id == viewer.id)
+
+
+def _load_changeable(finding_id: int) -> FindingView:
+    """The finding for an edit or close: 404 if invisible, 403 if it is another's (inspectors).
+
+    The state is left to the service, which refuses closed findings with 409."""
+    view = load_visible(finding_id)
+    viewer = current_viewer()
+    if viewer.role not in STAFF and view.created_by_id != viewer.id:
+        abort(403)
+    return view
+
+
+def _all_categories() -> list[tuple[str, list[Category]]]:
+    tax = taxonomy()
+    return [(category_name(d), [c for c in tax.categories() if c.domain == d.id]) for d in tax.domains]
+
+
+@bp.post("/findings/<int:finding_id>/edit")
+@role_required()
+def edit(finding_id: int):
+    """Change the category, severity, place and note of an open finding."""
+    _load_changeable(finding_id)
+    form = request.form
+    fields = {k: form[k].strip() for k in ("category_id", "severity", "note", "place") if k in form}
+    if "category_id" in fields and fields["category_id"] not in taxonomy():
+        raise InputError(f"finding {finding_id}: category {fields['category_id']!r} is not in the taxonomy")
+    update_finding(runtime(), finding_id, current_viewer().id, taxonomy=taxonomy(), **fields)
+    flash(_("Finding #%(id)s saved.", id=finding_id), "info")
+    return redirect(url_for("findings.detail", finding_id=finding_id))
+
+
+@bp.post("/findings/<int:finding_id>/close")
+@role_required()
+def close(finding_id: int):
+    """Close an open finding; the reason is required and kept in the audit log."""
+    _load_changeable(finding_id)
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        raise InputError(f"finding {finding_id}: give a reason for closing it (field reason)")
+    close_finding(runtime(), finding_id, current_viewer().id, reason=reason)
+    flash(_("Finding #%(id)s closed.", id=finding_id), "info")
+    return redirect(url_for("findings.detail", finding_id=finding_id))
 
 
 def _can_see_photo(photo_id: int, viewer: User) -> bool:

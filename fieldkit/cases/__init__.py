@@ -44,9 +44,11 @@ __all__ = [
     "apply",
     "case_events",
     "case_facts",
+    "case_finding_ids",
     "edit_case",
     "find_open_case",
     "get_case",
+    "is_editable",
     "open_case",
     "pending_deadlines",
     "remove_findings",
@@ -114,6 +116,22 @@ def case_events(rt, case_id: int) -> list[CaseEvent]:
     with rt.db.session() as s:
         _load(s, case_id)
         return list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+
+
+def is_editable(case: Case) -> bool:
+    """Whether the case's details and findings may still change (before the suggestion, R69)."""
+    return case.state in EDITABLE_STATES
+
+
+def case_finding_ids(rt, case_id: int | None = None) -> list[int]:
+    """Ids of the findings attached to the case, or to any case when ``case_id`` is None; ascending."""
+    query = select(CaseFinding.finding_id).distinct().order_by(CaseFinding.finding_id)
+    if case_id is not None:
+        query = query.where(CaseFinding.case_id == case_id)
+    with rt.db.session() as s:
+        if case_id is not None:
+            _load(s, case_id)
+        return list(s.scalars(query))
 
 
 def find_open_case(rt, responsible_body: str, nature: str | None) -> Case | None:

@@ -40,11 +40,20 @@ def export_docx(doc: SuggestionDocument, path: Path, layout: Layout | None = Non
     for block in doc.blocks():
         writer.write(block)
     _page_numbers(word, layout)
+    word.core_properties.comments = f"FieldKit; fonts named: {docx_font_note(layout)}"
     try:
         word.save(str(path))
     except OSError as exc:
         raise StorageError(f"cannot write DOCX {path}: {exc}") from exc
     return Path(path)
+
+
+def docx_font_note(layout: Layout) -> str:
+    """The fonts the DOCX names per role (the reader's Word/WPS renders them), for its metadata."""
+    roles = (("正文", layout.body), ("标题", layout.title), ("一级标题", layout.h1), ("二级标题", layout.h2),
+             ("页码", layout.page_number))
+    return "; ".join(f"{label}={font.name}" + (f" (alt {'/'.join(font.alt_names)})" if font.alt_names else "")
+                     for label, font in roles)
 
 
 def _setup_page(word, layout: Layout) -> None:

@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import ConflictError, InputError, NotFoundError, StorageError
-from ..store.lookup import check_actor, get_or_raise
 from ..findings.taxonomy import Category, Taxonomy, load_taxonomy
 from ..geo.measure import format_chainage
+from ..store.lookup import check_actor, get_or_raise
 from ..store.models import Photo, utcnow
 from ..store.models_cases import Case, CaseFinding, Finding, FindingPhoto
 from ..store.models_documents import DbSequenceStore, SuggestionRecord
@@ -157,7 +157,7 @@ def issue_suggestion_document(
         _make_dir(out)
         stem = f"suggestion-case{record.case_id}-v{record.version}"
         docx_path = export_docx(document, out / f"{stem}.docx")
-        pdf_path = export_pdf(document, out / f"{stem}.pdf")
+        pdf_path = export_pdf(document, out / f"{stem}.pdf", font_dir=rt.settings.font_dir)
         record.content, record.doc_number, record.state = content, number.text, "issued"
         record.issued_at, record.issued_by_id, record.updated_at = at, actor_id, at
         record.docx_sha256, record.pdf_sha256 = _file_hash(docx_path), _file_hash(pdf_path)

@@ -11,23 +11,32 @@ systems); ``仿宋_GB2312`` is recorded as ``w:altName`` in the font table so a
 system that only has that can match (Word reads one ``w:altName`` per font, so only the
 first alternative is written). Digits and Latin letters use Times New Roman (SPP practice).
 
-**PDF fonts.** reportlab embeds only TrueType (glyf) fonts, not CFF/OTF, so Debian's fonts-noto-cjk
-will not do. No free 仿宋 exists in Debian; the PDF uses AR PL UMing CN (a 明体/宋体,
-Debian package **fonts-arphic-uming**) for body, title and page numbers, AR PL UKai CN
-(**fonts-arphic-ukai**) for 楷体 headings and WenQuanYi Zen Hei (**fonts-wqy-zenhei**) for 黑体
-headings. Each role falls back to the others, so fonts-arphic-uming alone is enough.
+**PDF fonts.** reportlab embeds only TrueType (glyf) fonts, not CFF/OTF. The PDF wants a font per
+role: ``fangsong`` (仿宋, body), ``title`` (小标宋), ``song`` (宋体, page numbers), ``kai`` (楷体) and
+``hei`` (黑体). :func:`resolve_pdf_fonts` looks for the *real* typefaces first — the files an office
+installs from Windows or Founder/SinoType packages (:data:`REAL_FONTS`: ``simfang.ttf``,
+``STFANGSO.TTF``, ``FZXBSJW.TTF``, ``simkai.ttf``, ``simhei.ttf`` …) — in the folder named by the
+``font_dir`` setting (``FIELDKIT_FONT_DIR``), then by family through fontconfig and in the system font
+folders. No free 仿宋 or 小标宋 exists in Debian, so without those files the roles fall back to the
+installed CJK fonts: AR PL UMing CN (a 明体/宋体, **fonts-arphic-uming**) for 仿宋, 小标宋 and 宋体,
+AR PL UKai CN (**fonts-arphic-ukai**) for 楷体, WenQuanYi Zen Hei (**fonts-wqy-zenhei**) for 黑体;
+each role falls back to the others, so fonts-arphic-uming alone is enough. A fallback is marked
+``stand_in`` and :func:`describe_fonts` says so; the PDF records that text as its Creator and the
+choice is logged, so nobody mistakes 明体 for 仿宋.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ConfigError
 
 MM_PER_PT = 25.4 / 72
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, frozen=True)
@@ -101,6 +110,7 @@ class FontFile:
     family: str
     path: Path
     index: int = 0
+    stand_in: bool = False  # True when the font stands in for a typeface of another style
 
 
 # role → candidate families with their usual Debian paths (fc-match is tried first).
@@ -130,20 +140,100 @@ def locate(candidate: FontFile) -> FontFile | None:
     return candidate if candidate.path.is_file() else None
 
 
-def resolve_pdf_fonts(overrides: dict[str, FontFile] | None = None) -> dict[str, FontFile]:
-    """A TrueType font for each role ``song``/``kai``/``hei``; missing roles borrow another's.
+ROLES = ("fangsong", "title", "song", "kai", "hei")
+ROLE_NAMES = {"fangsong": "仿宋", "title": "小标宋", "song": "宋体", "kai": "楷体", "hei": "黑体"}
+# role → (family as fontconfig knows it, known file names), preferred first.
+REAL_FONTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "fangsong": (("仿宋_GB2312", ("仿宋_GB2312.ttf", "FangSong_GB2312.ttf", "fs_GB2312.ttf")),
+                 ("FangSong", ("simfang.ttf", "FangSong.ttf", "仿宋.ttf")),
+                 ("STFangsong", ("STFANGSO.TTF", "STFangsong.ttf", "华文仿宋.ttf")),
+                 ("FZFangSong-Z02S", ("FZFSK.TTF", "FZFSJW.TTF", "FZFangSong-Z02S.ttf"))),
+    "title": (("方正小标宋简体", ("FZXBSJW.TTF", "FZXBSJW--GB1-0.ttf", "方正小标宋简体.ttf")),
+              ("FZXiaoBiaoSong-B05S", ("FZXiaoBiaoSong-B05S.ttf", "FZXBSK.TTF", "方正小标宋_GBK.ttf")),
+              ("STZhongsong", ("STZHONGS.TTF", "STZhongsong.ttf", "华文中宋.ttf"))),
+    "song": (("SimSun", ("simsun.ttc", "simsun.ttf", "宋体.ttf")), ("STSong", ("STSONG.TTF", "华文宋体.ttf"))),
+    "kai": (("楷体_GB2312", ("楷体_GB2312.ttf", "KaiTi_GB2312.ttf")), ("KaiTi", ("simkai.ttf", "楷体.ttf")),
+            ("STKaiti", ("STKAITI.TTF", "华文楷体.ttf"))),
+    "hei": (("SimHei", ("simhei.ttf", "黑体.ttf")), ("STHeiti", ("STHEITI.TTF", "STXIHEI.TTF"))),
+}
+SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"),
+                    Path.home() / ".local/share/fonts", Path.home() / ".fonts")
 
-    Raises :class:`ConfigError` naming what was tried when no CJK TrueType font is installed.
+
+def is_truetype(path: Path) -> bool:
+    """Whether ``path`` is a TrueType font or collection with glyf outlines (not CFF/OTF)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+            if head[:4] == b"ttcf" and len(head) == 16:
+                fh.seek(int.from_bytes(head[12:16], "big"))
+                head = fh.read(4)
+    except OSError:
+        return False
+    return head[:4] in (b"\x00\x01\x00\x00", b"true")
+
+
+def _files_by_name(folders) -> dict[str, Path]:
+    """Font files under ``folders`` (recursively) keyed by lower-case file name; earlier folders win."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        if folder is None or not Path(folder).is_dir():
+            continue
+        for path in sorted(Path(folder).rglob("*")):
+            if path.suffix.lower() in (".ttf", ".ttc") and path.is_file():
+                found.setdefault(path.name.lower(), path)
+    return found
+
+
+def find_real_font(role: str, font_dir: Path | None = None, system_dirs=None) -> FontFile | None:
+    """The real typeface of ``role`` (:data:`REAL_FONTS`): a known file in ``font_dir``, else an
+    installed family (fontconfig), else a known file in ``system_dirs``; TrueType only, or None."""
+    candidates = REAL_FONTS.get(role, ())
+    for folders in ([font_dir], None, list(SYSTEM_FONT_DIRS if system_dirs is None else system_dirs)):
+        if folders is None:
+            hit = next((f for f in (locate(FontFile(fam, Path("/nonexistent"))) for fam, _ in candidates)
+                        if f is not None and is_truetype(f.path)), None)
+        else:
+            files = _files_by_name(folders)
+            hit = next((FontFile(fam, files[n.lower()]) for fam, names in candidates for n in names
+                        if n.lower() in files and is_truetype(files[n.lower()])), None)
+        if hit is not None:
+            return hit
+    return None
+
+
+def resolve_pdf_fonts(overrides: dict[str, FontFile] | None = None,
+                      font_dir: Path | None = None) -> dict[str, FontFile]:
+    """A TrueType font for each of :data:`ROLES`: ``overrides``, else the real typeface
+    (:func:`find_real_font`), else the installed CJK stand-ins (marked ``stand_in``).
+
+    Raises :class:`ConfigError` naming what was tried when no CJK TrueType font is found at all.
     """
     found: dict[str, FontFile] = dict(overrides or {})
-    for role, candidates in PDF_CANDIDATES.items():
+    for role in ROLES:
         if role not in found:
-            hit = next((f for f in map(locate, candidates) if f is not None), None)
+            hit = find_real_font(role, font_dir)
+            if hit is None:
+                hit = next((f for f in map(locate, PDF_CANDIDATES.get(role, ())) if f is not None), None)
             if hit is not None:
                 found[role] = hit
     if not found:
         tried = ", ".join(f"{c.family} ({c.path})" for cs in PDF_CANDIDATES.values() for c in cs)
         raise ConfigError(f"no TrueType CJK font found for the PDF (tried {tried}); {INSTALL_HINT}")
-    order = [found.get("song"), found.get("kai"), found.get("hei")]
+    order = [found.get(r) for r in ("song", "fangsong", "title", "kai", "hei")]
     fallback = next(f for f in order if f is not None)
-    return {role: found.get(role, fallback) for role in ("song", "kai", "hei")}
+    chosen = {}
+    for role in ROLES:
+        font = found.get(role)
+        if font is None:
+            near = found.get("song") if role in ("fangsong", "title") else None
+            font = replace(near or fallback, stand_in=True)
+        chosen[role] = font
+    log.info("PDF fonts: %s", describe_fonts(chosen))
+    return chosen
+
+
+def describe_fonts(fonts: dict[str, FontFile]) -> str:
+    """One line naming the font used for each role, e.g. ``仿宋=AR PL UMing CN (uming.ttc, stand-in)``."""
+    return "; ".join(f"{ROLE_NAMES.get(role, role)}={font.family} ({font.path.name}"
+                     f"{', stand-in' if font.stand_in else ''})" for role, font in fonts.items())

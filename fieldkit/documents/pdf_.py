@@ -38,22 +38,27 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import TopPadder
 
 from ..errors import ConfigError, InputError, StorageError
-from .fonts import FontFile, Layout, char_width, resolve_pdf_fonts
+from .fonts import FontFile, Layout, char_width, describe_fonts, resolve_pdf_fonts
 from .suggestion import Block, SuggestionDocument
 
 
 def export_pdf(doc: SuggestionDocument, path: Path, layout: Layout | None = None,
-               fonts: dict[str, FontFile] | None = None) -> Path:
-    """Write ``doc`` to ``path`` as PDF/A4 with embedded CJK fonts and return the path."""
+               fonts: dict[str, FontFile] | None = None, font_dir: Path | None = None) -> Path:
+    """Write ``doc`` to ``path`` as PDF/A4 with embedded CJK fonts and return the path.
+
+    ``fonts`` overrides roles; ``font_dir`` is searched first for real 仿宋/小标宋 files (see
+    :func:`~.fonts.resolve_pdf_fonts`). The fonts used are named in the PDF's Creator entry."""
     layout = layout or Layout()
-    names = register_fonts(resolve_pdf_fonts(fonts))
+    chosen = resolve_pdf_fonts(fonts, font_dir)
+    names = register_fonts(chosen)
     blocks = doc.blocks()
     _check_glyphs(blocks, names)
     story = _Story(layout, names).build(blocks)
     pdf = BaseDocTemplate(
         str(path), pagesize=(layout.page_width_mm * mm, layout.page_height_mm * mm),
         title=f"{doc.title} {doc.doc_number}", author=doc.procuratorate, invariant=True,
-        initialFontName=names["song"], initialFontSize=layout.body_pt, initialLeading=layout.line_pt)
+        creator=f"FieldKit; fonts: {describe_fonts(chosen)}", initialFontName=names["fangsong"],
+        initialFontSize=layout.body_pt, initialLeading=layout.line_pt)
     # The frame is the text block (版心) itself: no padding inside the margins.
     frame = Frame(layout.left_mm * mm, layout.bottom_mm * mm, layout.text_width_mm * mm,
                   (layout.page_height_mm - layout.top_mm - layout.bottom_mm) * mm,
@@ -81,14 +86,14 @@ def register_fonts(fonts: dict[str, FontFile]) -> dict[str, str]:
     return names
 
 
-_ROLE_OF_KIND = {"h1": "hei", "annex_title": "hei", "h2": "kai"}
+_ROLE_OF_KIND = {"h1": "hei", "annex_title": "hei", "h2": "kai", "title": "title"}
 
 
 def _check_glyphs(blocks: list[Block], names: dict[str, str]) -> None:
     """Refuse text a font cannot draw, rather than print empty boxes."""
     texts: dict[str, str] = {"song": "— 0123456789"}
     for b in blocks:
-        role = _ROLE_OF_KIND.get(b.kind, "song")
+        role = _ROLE_OF_KIND.get(b.kind, "fangsong")
         texts[role] = texts.get(role, "") + b.text + "".join(b.lines)
     for role, text in texts.items():
         font = pdfmetrics.getFont(names[role])
@@ -122,13 +127,14 @@ class _Story:
 
     def __init__(self, layout: Layout, names: dict[str, str]) -> None:
         self.layout = lay = layout
-        body = ParagraphStyle("body", fontName=names["song"], fontSize=lay.body_pt, leading=lay.line_pt,
+        body = ParagraphStyle("body", fontName=names["fangsong"], fontSize=lay.body_pt, leading=lay.line_pt,
                               firstLineIndent=lay.indent_pt, alignment=TA_JUSTIFY, wordWrap="CJK")
         flush = ParagraphStyle("flush", body, firstLineIndent=0, alignment=TA_LEFT)
         caption = ParagraphStyle("caption", flush, fontSize=lay.caption_pt, leading=lay.caption_pt * 1.5)
         self.styles = {
             "body": body, "flush": flush, "caption": caption,
-            "title": ParagraphStyle("title", body, fontSize=lay.title_pt, firstLineIndent=0,
+            "title": ParagraphStyle("title", body, fontName=names["title"], fontSize=lay.title_pt,
+                                    firstLineIndent=0,
                                     leading=max(lay.line_pt, lay.title_pt * 1.5), alignment=TA_CENTER),
             "number": ParagraphStyle("number", flush, alignment=TA_CENTER if lay.number_align == "center"
                                      else TA_RIGHT),

@@ -87,20 +87,22 @@ def test_photo_to_issued_suggestion_and_map(live_server, wall_photo, page, login
     with page.expect_navigation():
         page.click("form[action='/cases/new'] button[type=submit]")
     case_id = int(re.search(r"/cases/(\d+)$", page.url).group(1))
-    assert page.locator(".fk-state").text_content().strip().startswith("clue")
+    assert page.locator(".fk-state").get_attribute("data-state") == "clue"
     assert BODY in page.locator("body").text_content()
     for action in ("file", "start_investigation"):
         click_action(page, action)
-    assert page.locator(".fk-state").text_content().strip().startswith("investigating")
+    assert page.locator(".fk-state").get_attribute("data-state") == "investigating"
     with page.expect_navigation():
         page.click(f"form[action='/cases/{case_id}/draft'] button")
     page.fill("textarea[name=recommendations]", "立即清除墙体涂鸦。\n加强日常巡查。")
+    page.fill("textarea[name=cc]", "永昌县人民政府")
     with page.expect_navigation():
-        page.click("form.fk-form button[type=submit]")
+        page.click("form.fk-draft button[type=submit]")
+    assert page.locator("textarea[name=cc]").input_value() == "永昌县人民政府"
     with page.expect_navigation():
         page.click("form[action$='/issue'] button")
     click_action(page, "issue_suggestion")
-    assert page.locator(".fk-state").text_content().strip().startswith("suggestion_issued")
+    assert page.locator(".fk-state").get_attribute("data-state") == "suggestion_issued"
     heading = page.locator("section.fk-record h3").first.text_content()
     number = re.search(r"\S+检行公建〔\d{4}〕\d+号", heading)
     assert number, heading

@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
@@ -97,7 +98,8 @@ def sha_of(path) -> str:
 
 
 def test_upgrade_creates_tables_and_matches_the_models(db):
-    assert current(db.engine) == "0003"
+    head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head()
+    assert current(db.engine) == head and head >= "0003"  # later issues add migrations on top
     assert {"doc_sequences", "suggestion_records"} <= set(inspect(db.engine).get_table_names())
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
@@ -105,7 +107,7 @@ def test_upgrade_creates_tables_and_matches_the_models(db):
     command.downgrade(alembic_config(db.engine), "0002")
     assert not {"doc_sequences", "suggestion_records"} & set(inspect(db.engine).get_table_names())
     upgrade(db.engine)
-    assert current(db.engine) == "0003"
+    assert current(db.engine) == head
 
 
 def test_draft_has_every_field_from_the_case(runtime, li, wall_case):

@@ -240,3 +240,90 @@ def test_cff_font_is_refused_with_the_reason(tmp_path):
         pytest.skip(f"{cff} (Debian fonts-noto-cjk) is not installed")
     with pytest.raises(ConfigError, match="TrueType"):
         export_pdf(build_document(tmp_path), tmp_path / "c.pdf", fonts={"song": FontFile("Noto", cff, 0)})
+
+
+UMING = Path("/usr/share/fonts/truetype/arphic/uming.ttc")
+UKAI = Path("/usr/share/fonts/truetype/arphic/ukai.ttc")
+
+
+@pytest.fixture
+def no_real_system_fonts(monkeypatch):
+    """Hide any real 仿宋/小标宋 the machine may have: only the Debian stand-ins stay findable."""
+    from fieldkit.documents import fonts
+
+    if not UMING.is_file():
+        pytest.skip(f"{UMING} (Debian fonts-arphic-uming) is not installed")
+    stand_ins = {c.family for cs in fonts.PDF_CANDIDATES.values() for c in cs}
+    real_locate = fonts.locate
+    monkeypatch.setattr(fonts, "SYSTEM_FONT_DIRS", ())
+    monkeypatch.setattr(fonts, "locate", lambda c: real_locate(c) if c.family in stand_ins else None)
+
+
+def _creator(pdf: Path) -> str:
+    return PdfReader(str(pdf)).metadata["/Creator"]
+
+
+def test_without_real_fonts_the_stand_ins_are_used_and_said(tmp_path, no_real_system_fonts, caplog):
+    caplog.set_level("INFO", logger="fieldkit.documents.fonts")
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "readme.txt").write_text("no fonts here")
+    chosen = resolve_pdf_fonts(font_dir=tmp_path / "fonts")
+    assert chosen["fangsong"].stand_in and chosen["title"].stand_in and not chosen["song"].stand_in
+    assert chosen["fangsong"].path == chosen["song"].path
+    assert "仿宋=AR PL UMing CN (uming.ttc, stand-in)" in caplog.text
+    pdf = export_pdf(build_document(tmp_path), tmp_path / "s.pdf", font_dir=tmp_path / "fonts")
+    creator = _creator(pdf)
+    assert "仿宋=AR PL UMing CN (uming.ttc, stand-in)" in creator
+    assert "UMing" in _fonts_by_text(pdf)["检察建议书"]
+    assert "小标宋=AR PL UMing CN (uming.ttc, stand-in)" in creator and "宋体=AR PL UMing CN (uming.ttc)" in creator
+
+
+def test_real_fangsong_and_xiaobiaosong_in_the_font_dir_are_chosen(tmp_path, no_real_system_fonts):
+    if not UKAI.is_file():
+        pytest.skip(f"{UKAI} (Debian fonts-arphic-ukai) is not installed")
+    folder = tmp_path / "fonts"
+    (folder / "founder").mkdir(parents=True)
+    (folder / "STFANGSO.TTF").symlink_to(UMING)  # file names as an office installs them
+    (folder / "founder" / "fzxbsjw.ttf").symlink_to(UKAI)
+    (folder / "simkai.ttf").write_bytes(b"OTTO" + bytes(60))  # a CFF/OTF file: skipped, not embedded
+    chosen = resolve_pdf_fonts(font_dir=folder)
+    assert chosen["fangsong"] == FontFile("STFangsong", folder / "STFANGSO.TTF")
+    assert chosen["title"] == FontFile("方正小标宋简体", folder / "founder" / "fzxbsjw.ttf")
+    assert chosen["kai"].family == "AR PL UKai CN" and chosen["kai"].path != folder / "simkai.ttf"
+    pdf = export_pdf(build_document(tmp_path), tmp_path / "r.pdf", font_dir=folder)
+    creator = _creator(pdf)
+    assert "仿宋=STFangsong (STFANGSO.TTF)" in creator and "小标宋=方正小标宋简体 (fzxbsjw.ttf)" in creator
+    assert "仿宋=STFangsong (STFANGSO.TTF, stand-in)" not in creator
+    fonts_of = _fonts_by_text(pdf)
+    assert "UKai" in fonts_of["检察建议书"]  # the title in the 小标宋 file (here a copy of UKai)
+    assert "UMing" in fonts_of[next(t for t in fonts_of if "马营沟村" in t)]  # body in the 仿宋 file
+
+
+def _fonts_by_text(pdf: Path) -> dict[str, str]:
+    """Text run on page 1 → the BaseFont that draws it."""
+    out: dict[str, str] = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and font is not None:
+            out[text.strip()] = str(font["/BaseFont"])
+
+    PdfReader(str(pdf)).pages[0].extract_text(visitor_text=visit)
+    return out
+
+
+def test_docx_names_fangsong_and_xiaobiaosong_and_says_so(tmp_path):
+    path = export_docx(build_document(tmp_path), tmp_path / "f.docx")
+    word = docx.Document(str(path))
+    title = next(p for p in word.paragraphs if p.text == "检察建议书")
+    assert title.runs[0]._r.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    assert word.styles["Normal"].element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋"
+    assert "正文=仿宋 (alt 仿宋_GB2312/FangSong)" in word.core_properties.comments
+    assert "标题=方正小标宋简体" in word.core_properties.comments
+
+
+def test_font_dir_setting_reaches_the_pdf(monkeypatch, tmp_path):
+    from fieldkit.settings import Settings
+
+    monkeypatch.setenv("FIELDKIT_FONT_DIR", str(tmp_path))
+    assert Settings.from_env().font_dir == tmp_path
+    assert Settings.from_env(env={}).font_dir is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -60,7 +61,7 @@ def open_case(client, token, finding_ids) -> int:
 
 def state_of(client, case_id) -> str:
     html = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    return re.search(r'class="fk-state">(\w+)', html).group(1)
+    return re.search(r'class="fk-state" data-state="(\w+)"', html).group(1)
 
 
 def test_open_case_defaults_from_the_first_finding(client, login, csrf_token, findings):
@@ -72,7 +73,7 @@ def test_open_case_defaults_from_the_first_finding(client, login, csrf_token, fi
     assert 'data-action="file"' in html and 'data-action="decline_filing"' in html
     assert 'data-action="record_service"' not in html
     listing = client.get("/cases").get_data(as_text=True)
-    assert f'href="/cases/{case_id}"' in listing and "clue" in listing
+    assert f'href="/cases/{case_id}"' in listing and 'data-state="clue">线索' in listing
     assert client.post("/cases/new", data={"csrf_token": csrf_token(client)}).status_code == 400
 
 
@@ -127,7 +128,7 @@ def test_draft_edit_issue_and_download(app, client, login, csrf_token, findings,
     assert case_records(runtime, case_id)[0].doc_number == number
     assert number in client.get(f"/cases/{case_id}").get_data(as_text=True)
     again = post(client, token, f"/cases/{case_id}/suggestions/{record.id}", addressee="x")
-    assert again.status_code == 409 and "frozen" in again.get_data(as_text=True)
+    assert again.status_code == 409 and f"已以 {number} 制发并冻结" in again.get_data(as_text=True)
 
     word = client.get(f"/cases/{case_id}/suggestions/{record.id}.docx")
     assert word.status_code == 200 and word.headers["X-Content-Type-Options"] == "nosniff"
@@ -170,3 +171,107 @@ def test_procuratorate_and_organ_mark_from_config(app, client, login, csrf_token
     (record,) = case_records(runtime, case_id)
     assert record.content["procuratorate"] == "金昌市人民检察院"
     assert re.fullmatch(r"金检行公建〔\d{4}〕1号", record.doc_number)
+
+
+def test_case_page_shows_translated_states_and_local_minutes(client, login, csrf_token, findings, runtime):
+    from fieldkit.cases import get_case
+
+    login(client, "rev")
+    token = csrf_token(client)
+    case_id = open_case(client, token, findings)
+    post(client, token, f"/cases/{case_id}/actions/file", filed_on="2025-06-01")
+    created = get_case(runtime, case_id).created_at  # naive UTC in the store
+    local = (created + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    zh = client.get(f"/cases/{case_id}?lang=zh_CN").get_data(as_text=True)
+    assert 'data-state="filed">已立案' in zh and "线索 → 已立案" in zh and "立案" in zh
+    assert f"<td>{local}</td>" in zh
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", zh) and "awaiting_reply" not in zh
+    en = client.get(f"/cases/{case_id}?lang=en").get_data(as_text=True)
+    assert 'data-state="filed">Filed' in en and "Clue → Filed" in en
+    listing = client.get("/cases?lang=en").get_data(as_text=True)
+    assert 'data-state="filed">Filed' in listing
+
+
+def advance_to_suggestion(client, token, case_id):
+    for action, data in [("file", {"filed_on": "2025-06-01"}), ("start_investigation", {}),
+                         ("issue_suggestion", {"decided_on": "2025-06-03"})]:
+        assert post(client, token, f"/cases/{case_id}/actions/{action}", **data).status_code == 302
+
+
+def test_edit_case_details_and_findings_until_the_suggestion(client, login, csrf_token, findings, runtime):
+    from fieldkit.cases import case_finding_ids, get_case
+
+    login(client, "rev")
+    token = csrf_token(client)
+    case_id = open_case(client, token, findings[:1])
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f'action="/cases/{case_id}/edit"' in page and f'name="finding_id" value="{findings[1]}"' in page
+    saved = post(client, token, f"/cases/{case_id}/edit", title="明长城永昌段涂鸦案", responsible_body="永昌县人民政府",
+                 nature="gw-illegal-construction", urgent="1")
+    assert saved.status_code == 302
+    case = get_case(runtime, case_id)
+    assert (case.title, case.responsible_body, case.nature, case.domain, case.urgent) == (
+        "明长城永昌段涂鸦案", "永昌县人民政府", "gw-illegal-construction", "great_wall", True)
+    assert post(client, token, f"/cases/{case_id}/edit", title="  ").status_code == 400
+    assert post(client, token, f"/cases/{case_id}/edit", title="x", nature="no-such").status_code == 400
+    assert post(client, token, f"/cases/{case_id}/findings", finding_id=str(findings[1])).status_code == 302
+    assert case_finding_ids(runtime, case_id) == findings
+    assert post(client, token, f"/cases/{case_id}/findings").status_code == 400
+    removed = post(client, token, f"/cases/{case_id}/findings/{findings[0]}/remove")
+    assert removed.status_code == 302 and case_finding_ids(runtime, case_id) == findings[1:]
+    assert post(client, token, f"/cases/{case_id}/findings/{findings[0]}/remove").status_code == 404
+    assert client.post(f"/cases/{case_id}/edit", data={"title": "no token"}).status_code == 400
+    assert client.post(f"/cases/{case_id}/findings", data={"finding_id": str(findings[0])}).status_code == 400
+
+    advance_to_suggestion(client, token, case_id)
+    page = client.get(f"/cases/{case_id}?lang=zh_CN").get_data(as_text=True)
+    assert f'action="/cases/{case_id}/edit"' not in page and "不能再修改" in page
+    for url, data in [(f"/cases/{case_id}/edit", {"title": "改名"}),
+                      (f"/cases/{case_id}/findings", {"finding_id": str(findings[0])}),
+                      (f"/cases/{case_id}/findings/{findings[1]}/remove", {})]:
+        refused = post(client, token, url, **data)
+        assert refused.status_code == 409, url
+        assert "只能在制发检察建议前" in refused.get_data(as_text=True)
+    assert get_case(runtime, case_id).title == "明长城永昌段涂鸦案"
+    assert case_finding_ids(runtime, case_id) == findings[1:]
+    login(client, "insp")
+    assert post(client, csrf_token(client), f"/cases/{case_id}/edit", title="x").status_code == 403
+
+
+def test_every_draft_field_is_editable_until_issued(client, login, csrf_token, findings, runtime):
+    login(client, "rev")
+    token = csrf_token(client)
+    case_id = open_case(client, token, findings)
+    post(client, token, f"/cases/{case_id}/draft")
+    (record,) = case_records(runtime, case_id)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    for name in ("procuratorate", "case_source", "duty_and_reasons", "legal_basis", "deadline", "objection_terms",
+                 "reply_method", "other_matters", "cc", "fact-1-description", "photo-0-place"):
+        assert f'name="{name}"' in page, name
+    form = {"procuratorate": "金昌市人民检察院", "case_source": "本院在巡查中发现线索。现查明：",
+            "duty_and_reasons": "第一段理由。\n\n第二段理由。", "legal_basis": "《中华人民共和国长城保护条例》第十条",
+            "deadline": "请于十五日内书面回复本院。", "objection_terms": "如有异议，请于五日内提出。",
+            "reply_method": "书面回复。", "other_matters": "联系人：张某", "cc": "永昌县人民政府\n金昌市文物局",
+            "fact-0-place": "明长城永昌段水泉子村", "fact-1-description": "墙体有大面积涂鸦",
+            "photo-0-place": "水泉子村北"}
+    assert post(client, token, f"/cases/{case_id}/suggestions/{record.id}", **form).status_code == 302
+    content = case_records(runtime, case_id)[0].content
+    assert content["procuratorate"] == "金昌市人民检察院" and content["other_matters"] == "联系人：张某"
+    assert content["duty_and_reasons"] == ["第一段理由。", "第二段理由。"]
+    assert content["cc"] == ["永昌县人民政府", "金昌市文物局"] and content["deadline"] == "请于十五日内书面回复本院。"
+    assert content["facts"][0]["place"] == "明长城永昌段水泉子村"
+    assert content["facts"][1]["description"] == "墙体有大面积涂鸦"
+    assert content["facts"][1]["place"] == record.content["facts"][1]["place"]  # untouched
+    assert content["photos"][0]["place"] == "水泉子村北"
+    assert content["recommendations"] == record.content["recommendations"]  # absent from the form: kept
+    empty = post(client, token, f"/cases/{case_id}/suggestions/{record.id}", legal_basis="\n")
+    assert empty.status_code == 400 and "legal_basis" in empty.get_data(as_text=True)
+    assert post(client, token, f"/cases/{case_id}/suggestions/{record.id}/issue").status_code == 302
+    frozen = post(client, token, f"/cases/{case_id}/suggestions/{record.id}", cc="别处")
+    assert frozen.status_code == 409 and "冻结" in frozen.get_data(as_text=True)
+    assert case_records(runtime, case_id)[0].content["cc"] == ["永昌县人民政府", "金昌市文物局"]
+    text = "\n".join(p.text for p in docx.Document(
+        io.BytesIO(client.get(f"/cases/{case_id}/suggestions/{record.id}.docx").data)).paragraphs)
+    assert "金昌市人民检察院" in text and "墙体有大面积涂鸦" in text and "金昌市文物局" in text
+    login(client, "insp")
+    assert post(client, csrf_token(client), f"/cases/{case_id}/suggestions/{record.id}", cc="x").status_code == 403

@@ -146,3 +146,61 @@ def test_photo_page_links_to_the_finding_form_for_those_who_may_record(client, u
     login(client, "insp")
     page = client.get(f"/photos/{photo.photo_id}").get_data(as_text=True)
     assert f'href="/photos/{photo.photo_id}/findings/new"' in page
+
+
+def test_list_and_page_show_translated_labels_and_local_minutes(client, login, csrf_token, world):
+    login(client, "insp")
+    fid = finding_id(record(client, csrf_token(client), world["a"], severity="high"))
+    zh = client.get("/findings?lang=zh_CN").get_data(as_text=True)
+    assert 'data-state="open">未结' in zh and "<td>严重</td>" in zh
+    assert "<td>2025-05-06 10:01</td>" in zh  # 10:01 +08:00 on the camera, shown in Asia/Shanghai
+    en = client.get(f"/findings/{fid}?lang=en").get_data(as_text=True)
+    assert 'data-state="open">Open' in en and "High · Normal" in en and "2025-05-06 10:01" in en
+    assert f"<h1>Finding #{fid} · Carving or graffiti on the wall</h1>" in en
+    zh_page = client.get(f"/findings/{fid}?lang=zh_CN").get_data(as_text=True)
+    assert f"<h1>问题 #{fid} · 在长城上刻划、涂污</h1>" in zh_page
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", en) and "Recorded" in en
+
+
+def test_edit_and_close_a_finding_by_role_and_state(client, login, csrf_token, world, runtime):
+    from fieldkit import users as users_lib
+    from fieldkit.findings.service import get_finding
+
+    users_lib.add_user(runtime, "insp3", "pw-insp3-123456", role="inspector", team="A")
+    login(client, "insp")
+    token = csrf_token(client)
+    fid = finding_id(record(client, token, world["a"]))
+    page = client.get(f"/findings/{fid}").get_data(as_text=True)
+    assert f'action="/findings/{fid}/edit"' in page and f'action="/findings/{fid}/close"' in page
+    saved = client.post(f"/findings/{fid}/edit", data={"csrf_token": token, "category_id": "gw-illegal-construction",
+                                                       "severity": "critical", "note": "新建房屋", "place": "北门"})
+    assert saved.status_code == 302
+    view = get_finding(runtime, fid)
+    assert (view.category_id, view.severity, view.note, view.place) == (
+        "gw-illegal-construction", "critical", "新建房屋", "北门")
+    assert client.post(f"/findings/{fid}/edit", data={"csrf_token": token, "severity": "huge"}).status_code == 400
+    assert client.post(f"/findings/{fid}/edit", data={"csrf_token": token, "category_id": "nope"}).status_code == 400
+    assert client.post(f"/findings/{fid}/edit", data={"note": "no token"}).status_code == 400
+    assert client.post(f"/findings/{fid}/close", data={"reason": "no token"}).status_code == 400
+
+    login(client, "insp3")  # same team: may see it, may not change another's finding
+    token = csrf_token(client)
+    assert f'action="/findings/{fid}/edit"' not in client.get(f"/findings/{fid}").get_data(as_text=True)
+    assert client.post(f"/findings/{fid}/edit", data={"csrf_token": token, "note": "x"}).status_code == 403
+    assert client.post(f"/findings/{fid}/close", data={"csrf_token": token, "reason": "x"}).status_code == 403
+    login(client, "insp2")  # other team: cannot even see it
+    token = csrf_token(client)
+    assert client.post(f"/findings/{fid}/edit", data={"csrf_token": token, "note": "x"}).status_code == 404
+
+    login(client, "rev")
+    token = csrf_token(client)
+    assert client.post(f"/findings/{fid}/edit", data={"csrf_token": token, "note": "复核"}).status_code == 302
+    assert client.post(f"/findings/{fid}/close", data={"csrf_token": token, "reason": " "}).status_code == 400
+    closed = client.post(f"/findings/{fid}/close", data={"csrf_token": token, "reason": "已拆除"})
+    assert closed.status_code == 302 and get_finding(runtime, fid).state == "closed"
+    page = client.get(f"/findings/{fid}?lang=zh_CN").get_data(as_text=True)
+    assert 'data-state="closed">已结' in page and "已拆除" in page and f'action="/findings/{fid}/edit"' not in page
+    again = client.post(f"/findings/{fid}/edit", data={"csrf_token": token, "note": "x"})
+    assert again.status_code == 409 and "only open findings change" in again.get_data(as_text=True)
+    assert client.post(f"/findings/{fid}/close", data={"csrf_token": token, "reason": "x"}).status_code == 409
+    assert get_finding(runtime, fid).note == "复核"

@@ -83,11 +83,21 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/findings"): Case(ALL),
     ("GET", "/findings/<int:finding_id>"): Case(ALL, url="/findings/999999"),
     ("GET", "/api/findings"): Case(ALL, url=f"/api/findings?{BBOX}"),
+    # edit/close: inspectors their own open findings (checked per object), reviewers/admins any.
+    ("POST", "/findings/<int:finding_id>/edit"): Case(ALL, url="/findings/999999/edit", data={"note": "x"}),
+    ("POST", "/findings/<int:finding_id>/close"): Case(ALL, url="/findings/999999/close", data={"reason": "x"}),
     ("GET", "/cases"): Case(STAFF),
     ("POST", "/cases/new"): Case(STAFF, data={"finding_id": "999999"}),
     ("GET", "/cases/<int:case_id>"): Case(STAFF, url="/cases/999999"),
     ("POST", "/cases/<int:case_id>/actions/<action>"): Case(
         STAFF, url="/cases/999999/actions/file", data={"filed_on": "2025-06-01"}
+    ),
+    ("POST", "/cases/<int:case_id>/edit"): Case(STAFF, url="/cases/999999/edit", data={"title": "x"}),
+    ("POST", "/cases/<int:case_id>/findings"): Case(
+        STAFF, url="/cases/999999/findings", data={"finding_id": "999999"}
+    ),
+    ("POST", "/cases/<int:case_id>/findings/<int:finding_id>/remove"): Case(
+        STAFF, url="/cases/999999/findings/999999/remove"
     ),
     ("POST", "/cases/<int:case_id>/draft"): Case(STAFF, url="/cases/999999/draft"),
     ("POST", "/cases/<int:case_id>/suggestions/<int:record_id>"): Case(
