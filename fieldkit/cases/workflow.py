@@ -16,7 +16,9 @@ Transitions (brief §1; R = 公益诉讼办案规则, J = 两高解释, G = 检�
 
 Actions that keep the state: ``serve_filing_decision`` (R70), ``record_filed_upward`` (R75),
 ``record_reply`` (replies may come in stages), ``extend_litigation_review`` (R47: one extension
-by the chief procurator, further ones need the higher level's approval).
+by the chief procurator, further ones need the higher level's approval), ``record_look_back``
+(R77: a look-back that did not decide the case — partly rectified, no access — noted on the
+timeline while the case stays in follow-up).
 Guards: a suggestion needs at least one finding; dates may not precede the dates they follow.
 Findings may be added to or removed from a case only before the suggestion is issued (R69).
 """
@@ -69,6 +71,7 @@ class Action(enum.StrEnum):
     TRANSFER = "transfer"
     REFER_TO_LITIGATION_REVIEW = "refer_to_litigation_review"
     EXTEND_LITIGATION_REVIEW = "extend_litigation_review"
+    RECORD_LOOK_BACK = "record_look_back"
     SUE = "sue"
     TERMINATE = "terminate"
 
@@ -87,6 +90,7 @@ DATE_FIELDS = frozenset(
         "ended_on",
         "sued_on",
         "rectification_due",
+        "done_on",
     }
 )
 
@@ -129,6 +133,7 @@ RULES: Mapping[Action, Rule] = {
     A.TRANSFER: Rule(frozenset({S.FOLLOW_UP}), S.TRANSFERRED, ("ended_on",), "R79(3)"),
     A.REFER_TO_LITIGATION_REVIEW: Rule(frozenset({S.FOLLOW_UP}), S.LITIGATION_REVIEW, (), "R81-82; R47"),
     A.EXTEND_LITIGATION_REVIEW: Rule(frozenset({S.LITIGATION_REVIEW}), None, ("approved_by_higher",), "R47"),
+    A.RECORD_LOOK_BACK: Rule(frozenset({S.FOLLOW_UP}), None, ("done_on",), "R77"),
     A.SUE: Rule(frozenset({S.LITIGATION_REVIEW}), S.SUED, ("sued_on",), "R81, R83"),
     A.TERMINATE: Rule(
         frozenset({S.INVESTIGATING, S.FOLLOW_UP, S.LITIGATION_REVIEW}),
@@ -347,6 +352,11 @@ def _extend(f: CaseFacts, i: dict, r: DeadlineRules, refuse: _Refuse) -> dict:
     return {"review_extensions": n, "review_due": r.litigation_review_due(f.rectification_due, n)}
 
 
+def _look_back(f: CaseFacts, i: dict, r: DeadlineRules, refuse: _Refuse) -> dict:
+    _not_before(refuse, i["done_on"], f.served_on, "look-back date", "the service date")
+    return {}
+
+
 def _ending(key: str) -> Effect:
     def effect(f: CaseFacts, i: dict, r: DeadlineRules, refuse: _Refuse) -> dict:
         _not_before(refuse, i[key], f.filed_on, key.replace("_", " "), "the filing date")
@@ -375,6 +385,7 @@ _EFFECTS: Mapping[Action, Effect] = {
     A.TRANSFER: _ending("ended_on"),
     A.REFER_TO_LITIGATION_REVIEW: _refer,
     A.EXTEND_LITIGATION_REVIEW: _extend,
+    A.RECORD_LOOK_BACK: _look_back,
     A.SUE: _ending("sued_on"),
     A.TERMINATE: _ending("ended_on"),
 }

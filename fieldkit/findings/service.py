@@ -201,6 +201,9 @@ def record_finding(
             s, actor_id, "finding", finding.id, "record", {**_snapshot(finding), "photo_ids": ids}, at=at
         )
         hints = _nearby(s, category.id, lon_, lat_, duplicate_radius_m, exclude=finding.id)
+    from ..lookback.recurrence import flag_recurrence  # lazy: lookback imports findings
+
+    flag_recurrence(rt, finding.id, actor_id, at=at, taxonomy=taxonomy)
     return RecordedFinding(
         finding.id,
         category.id,

@@ -13,6 +13,7 @@ from .models import (
 )
 from .models_cases import AuditEntry, Case, CaseEvent, CaseFinding, Finding, FindingPhoto
 from .models_documents import DbSequenceStore, DocSequence, SuggestionRecord
+from .models_lookback import LookBack, LookBackPair, LookBackVerdict, Recurrence
 
 __all__ = [
     "AuditEntry",
@@ -28,9 +29,13 @@ __all__ = [
     "Feature",
     "Inspection",
     "Layer",
+    "LookBack",
+    "LookBackPair",
+    "LookBackVerdict",
     "Photo",
     "PhotoFeatureLink",
     "PhotoSubmission",
+    "Recurrence",
     "SuggestionRecord",
     "User",
 ]

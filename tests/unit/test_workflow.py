@@ -51,6 +51,7 @@ EXPECTED = {
     ("suspended", "resume"): "resume",
     ("follow_up", "refer_to_litigation_review"): "litigation_review",
     ("litigation_review", "extend_litigation_review"): "=",
+    ("follow_up", "record_look_back"): "=",
     ("litigation_review", "sue"): "sued",
     ("litigation_review", "terminate"): "terminated",
 }
@@ -296,3 +297,15 @@ def test_random_action_sequences_only_take_allowed_transitions(rules, urgent, fi
         assert (event.actor_id, event.at) == (1, at)
         f = new
         _check_invariants(f, rules)
+
+
+def test_record_look_back_keeps_follow_up_and_guards_the_date():
+    f = CaseFacts(finding_count=1)
+    f = run(f, "file", "start_investigation", "issue_suggestion", "record_service")
+    with pytest.raises(ConflictError, match="cannot record_look_back in state awaiting_reply"):
+        step(f, "record_look_back", actor_id=7, at=T0 + dt.timedelta(days=90))
+    f = run(f, "start_follow_up")
+    with pytest.raises(ConflictError, match="look-back date .* is before the service date"):
+        step(f, "record_look_back", actor_id=7, at=T0, done_on=f.served_on - dt.timedelta(days=1))
+    new, event = step(f, "record_look_back", actor_id=7, at=T0, done_on=f.served_on, note="部分整改")
+    assert new == f and (event.to_state, event.note, dict(event.changes)) == (State.FOLLOW_UP, "部分整改", {})

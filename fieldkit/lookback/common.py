@@ -1,0 +1,56 @@
+"""Helpers shared by the look-back modules: loading rows, validating input, case findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import InputError
+from ..store.lookup import get_or_raise
+from ..store.models_cases import Case, CaseFinding, Finding
+from ..store.models_lookback import LookBack
+
+#: Case states in which a look-back can be planned and is due (R77).
+LOOKBACK_STATES = ("awaiting_reply", "follow_up")
+
+
+def as_date(value: Any, where: str) -> dt.date:
+    """``value`` (a date or ``YYYY-MM-DD``) as a date; InputError naming ``where`` otherwise."""
+    if isinstance(value, dt.datetime):
+        raise InputError(f"{where}: give a calendar date, not a date and time ({value!r})")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def case_label(case: Case) -> str:
+    """How messages name a case: ``case 12 (title)``."""
+    return f"case {case.id} ({case.title})"
+
+
+def load_case(s: Session, case_id: int) -> Case:
+    """The case, or NotFoundError."""
+    return get_or_raise(s, Case, case_id, "case")
+
+
+def load_lookback(s: Session, lookback_id: int) -> LookBack:
+    """The look-back, or NotFoundError."""
+    return get_or_raise(s, LookBack, lookback_id, "look-back")
+
+
+def case_findings(s: Session, case_id: int) -> list[Finding]:
+    """The findings of a case, by id."""
+    return list(
+        s.scalars(
+            select(Finding)
+            .join(CaseFinding, CaseFinding.finding_id == Finding.id)
+            .where(CaseFinding.case_id == case_id)
+            .order_by(Finding.id)
+        )
+    )
