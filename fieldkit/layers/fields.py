@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
 from .base import ImportReport, RawLayer
@@ -37,22 +39,23 @@ def _text(value: object) -> str | None:
 
 def feature_ids(raw: RawLayer, id_field: str | None, report: ImportReport) -> np.ndarray:
     """One id string per raw feature: ``id_field``'s value, else the feature/row number."""
-    rows = [str(r) for r in raw.rows.tolist()]
     if not id_field:
-        return np.array(rows, dtype=object)
+        return raw.rows.astype(str).astype(object)
     column = _column(raw, raw.attributes, id_field, "id")
     series = raw.attributes[column]
     if pd.api.types.is_integer_dtype(series) and not series.hasnans:
-        values = series.astype(str).tolist()
+        fids = pa.array(series).cast(pa.string()).to_numpy(zero_copy_only=False)
+        duplicated = pd.Series(series.to_numpy()).duplicated(keep=False).to_numpy()
     else:
         values = [_text(v) for v in series.tolist()]
-    fids = np.array([(v or r)[:MAX_FID] for v, r in zip(values, rows)], dtype=object)
-    missing = sum(v is None for v in values)
-    if missing:
-        report.warnings.append(f"{missing} feature(s) have no {column!r}; their row number is used as id")
-    duplicated = pd.Series(fids).duplicated(keep=False)
+        rows = raw.rows.astype(str).tolist()
+        fids = np.array([(v or r)[:MAX_FID] for v, r in zip(values, rows)], dtype=object)
+        missing = sum(v is None for v in values)
+        if missing:
+            report.warnings.append(f"{missing} feature(s) have no {column!r}; their row number is used as id")
+        duplicated = pd.Series(fids).duplicated(keep=False).to_numpy()
     if duplicated.any():
-        sample = ", ".join(sorted(set(fids[duplicated.to_numpy()]))[:5])
+        sample = ", ".join(sorted(set(fids[duplicated]))[:5])
         report.warnings.append(f"{int(duplicated.sum())} features share an id in {column!r} (e.g. {sample})")
     report.extra["id_field"] = column
     return fids
@@ -82,6 +85,9 @@ def feature_names(raw: RawLayer, frame: pd.DataFrame, name_field: str | None, re
     if column is None:
         return [None] * len(frame)
     series = frame[column]
+    if pd.api.types.is_string_dtype(series) and series.dtype != object:  # str / string[pyarrow]: no mixed types
+        sliced = pc.utf8_slice_codeunits(pa.array(series), 0, MAX_NAME)
+        return pc.if_else(pc.equal(sliced, ""), None, sliced).to_pylist()
     if _is_text(series) and series.map(type, na_action="ignore").isin([str]).all():
         sliced = series.str.slice(0, MAX_NAME).astype(object)
         return sliced.where(sliced.notna() & (sliced != ""), None).tolist()

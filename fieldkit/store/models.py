@@ -73,13 +73,12 @@ class Feature(Base):
 
     __tablename__ = "features"
     __table_args__ = (
-        Index("ix_features_layer_fid", "layer_id", "fid"),
-        Index("ix_features_bbox", "minx", "maxx", "miny", "maxy"),
+        # One index serves per-layer scans and per-layer bounding-box queries; imports write a
+        # layer's features in its order, so it grows by appending (migration 0005).
+        Index("ix_features_bbox", "layer_id", "minx", "maxx", "miny", "maxy"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # (layer_id, fid) also serves lookups by layer_id alone; no separate index, so bulk loads
-    # maintain one index fewer.
     layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
     fid: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(500))

