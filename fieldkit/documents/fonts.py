@@ -27,6 +27,7 @@ choice is logged, so nobody mistakes 明体 for 仿宋.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import subprocess
@@ -126,18 +127,29 @@ INSTALL_HINT = ("install the Debian package fonts-arphic-uming (optionally fonts
 
 def locate(candidate: FontFile) -> FontFile | None:
     """``candidate`` as installed: found by fc-match (exact family) or at its known path."""
-    fc_match = shutil.which("fc-match")
-    if fc_match:
-        try:
-            out = subprocess.run([fc_match, "-f", "%{family[0]}|%{file}|%{index}", candidate.family],
-                                 capture_output=True, text=True, timeout=10, check=False).stdout
-        except (OSError, subprocess.TimeoutExpired):
-            out = ""
-        family, _, rest = out.partition("|")
-        file, _, index = rest.partition("|")
-        if family == candidate.family and file.lower().endswith((".ttf", ".ttc")):
-            return FontFile(candidate.family, Path(file), int(index or 0))
+    match = _fc_match(candidate.family)
+    if match is not None:
+        return FontFile(candidate.family, *match)
     return candidate if candidate.path.is_file() else None
+
+
+@functools.lru_cache(maxsize=256)
+def _fc_match(family: str) -> tuple[Path, int] | None:
+    """fontconfig's TrueType file and index for exactly ``family``, or None. Cached for the
+    process: each call starts fc-match (tens of milliseconds), and a document asks for many."""
+    fc_match = shutil.which("fc-match")
+    if not fc_match:
+        return None
+    try:
+        out = subprocess.run([fc_match, "-f", "%{family[0]}|%{file}|%{index}", family],
+                             capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found, _, rest = out.partition("|")
+    file, _, index = rest.partition("|")
+    if found == family and file.lower().endswith((".ttf", ".ttc")):
+        return Path(file), int(index or 0)
+    return None
 
 
 ROLES = ("fangsong", "title", "song", "kai", "hei")
@@ -175,14 +187,20 @@ def is_truetype(path: Path) -> bool:
 
 def _files_by_name(folders) -> dict[str, Path]:
     """Font files under ``folders`` (recursively) keyed by lower-case file name; earlier folders win."""
+    return dict(_scan_folders(tuple(str(f) for f in folders if f is not None)))
+
+
+@functools.lru_cache(maxsize=32)
+def _scan_folders(folders: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
+    """:func:`_files_by_name` for the process: walking the system font folders takes a while."""
     found: dict[str, Path] = {}
-    for folder in folders:
-        if folder is None or not Path(folder).is_dir():
+    for folder in map(Path, folders):
+        if not folder.is_dir():
             continue
-        for path in sorted(Path(folder).rglob("*")):
+        for path in sorted(folder.rglob("*")):
             if path.suffix.lower() in (".ttf", ".ttc") and path.is_file():
                 found.setdefault(path.name.lower(), path)
-    return found
+    return tuple(found.items())
 
 
 def find_real_font(role: str, font_dir: Path | None = None, system_dirs=None) -> FontFile | None:
