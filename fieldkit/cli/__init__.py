@@ -39,10 +39,30 @@ def main(ctx: click.Context, data_dir: str | None, database_url: str | None) -> 
 
 
 def _register() -> None:
-    from . import audit, db, demo, ingest, join, layers, photos, serve, taxonomy, users
+    from . import (
+        audit,
+        backup,
+        bundle,
+        db,
+        demo,
+        export,
+        ingest,
+        join,
+        layers,
+        lookback,
+        photos,
+        report,
+        serve,
+        taxonomy,
+        users,
+        verify,
+    )
 
-    for module in (db, layers, photos, ingest, join, taxonomy, audit, demo, serve, users):
+    for module in (db, layers, photos, ingest, join, taxonomy, audit, demo, serve, users, report, lookback,
+                   verify, backup, export, bundle):
         main.add_command(module.command)
+    main.add_command(export.pack_command)
+    main.add_command(backup.restore_command)
 
 
 _register()

@@ -19,6 +19,7 @@ from sqlalchemy import LargeBinary, delete, func, insert, select, type_coerce
 from ..errors import NotFoundError
 from ..store.db import Database
 from ..store.models import Feature, Layer, Photo, PhotoFeatureLink
+from . import pg
 from .index import LayerIndex
 
 #: Most layer indexes kept in memory at once (least recently used dropped first).
@@ -170,8 +171,11 @@ def join_layers(
     stats = []
     for layer in layers:
         start = time.perf_counter()
-        index = index_for_layer(db, layer)
-        rows = _link_rows(layer, index, pid, index.query(lon, lat, bearing))
+        if db.dialect == "postgresql":  # nearest features found in PostGIS (KNN on geography)
+            rows = pg.link_rows(db, layer, scope)
+        else:
+            index = index_for_layer(db, layer)
+            rows = _link_rows(layer, index, pid, index.query(lon, lat, bearing))
         _replace_links(db, layer.id, scope, rows)
         stats.append(
             LayerJoinStats(

@@ -11,12 +11,18 @@ Layout under ``root``::
 An original is written to a temp file, fsynced, then hard-linked into place with ``os.link``,
 which fails when the target exists: that is both the atomic publish and the dedupe. Several
 processes may share one store; nothing here assumes it is the only writer.
+
+Crash safety. A process killed mid-write leaves at most a temp file, never a partial original.
+Temp files are named ``fk-<pid>-….tmp`` and held under an exclusive ``flock`` while written, so
+the sweep run whenever a store is opened (every process start) removes a leftover as soon as its
+writer is dead (lock free and pid gone), and any unlocked one older than :data:`STALE_TEMP_S`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import re
@@ -178,17 +184,27 @@ class EvidenceStore:
             if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
                 continue
             with contextlib.suppress(FileNotFoundError):
-                if entry.stat(follow_symlinks=False).st_mtime <= cutoff:
-                    os.unlink(entry.path)
+                old = entry.stat(follow_symlinks=False).st_mtime <= cutoff
+                if (old or _writer_gone(entry.name)) and _unlink_if_unlocked(entry.path):
                     removed += 1
         return removed
+
+    def _locked_temp(self) -> tuple[int, str]:
+        """A new temp file held under ``flock`` (retried if a sweep took it before the lock)."""
+        for _ in range(5):
+            fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=self.tmp_dir)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_nlink:
+                return fd, tmp
+            os.close(fd)  # swept between mkstemp and flock: take another
+        raise OSError(errno.EAGAIN, "temp files keep disappearing")
 
     def _publish(self, data: bytes, target: Path, *, exclusive: bool) -> bool:
         """Temp file → fsync → link (exclusive) or replace → fsync dir. True if written."""
         tmp: str | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self.tmp_dir)
+            fd, tmp = self._locked_temp()
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -210,6 +226,40 @@ class EvidenceStore:
             if tmp is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
+
+
+def _writer_gone(name: str) -> bool:
+    """True when the temp file's name carries the pid of a process that no longer runs here."""
+    pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _unlink_if_unlocked(path: str) -> bool:
+    """Remove a temp file unless a live writer holds its lock; True if removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _check_sha(sha256: str) -> str:

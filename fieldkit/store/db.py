@@ -2,7 +2,9 @@
 
 SQLite (the default) runs in WAL mode with a busy timeout and ``synchronous=FULL``; write
 sessions start with ``BEGIN IMMEDIATE`` so two writers queue instead of failing with
-"database is locked" on lock upgrade. A PostgreSQL URL selects PostgreSQL + PostGIS.
+"database is locked" on lock upgrade. A PostgreSQL URL selects PostgreSQL + PostGIS: the
+pool is checked before use and recycled, so a restarted server or a dropped connection costs a
+reconnect, not a failed request.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..errors import StorageError
 from ..settings import Settings
 
 BUSY_TIMEOUT_MS = 30_000
+PG_POOL = {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800, "pool_timeout": 30}
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -30,7 +35,14 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=_pg_connect_args(url), **PG_POOL)
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _pg_connect_args(url: str) -> dict:
+    """An application name (shown in ``pg_stat_activity``) unless the URL gives one."""
+    return {} if "application_name=" in url else {"application_name": "fieldkit"}
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -48,6 +60,18 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):
         immediate = conn.get_execution_options().get("fieldkit_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """SQLITE_FULL ("database or disk is full") or PostgreSQL's disk_full (SQLSTATE 53100), also when
+    it is the cause of the error that surfaced (SQLite's rollback then loses the savepoint)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        orig = getattr(exc, "orig", exc)
+        if getattr(orig, "sqlite_errorname", "") == "SQLITE_FULL" or getattr(orig, "sqlstate", "") == "53100":
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 class Database:
@@ -82,6 +106,12 @@ class Database:
             try:
                 yield session
                 session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                if _disk_full(exc):
+                    raise StorageError(f"database {self.engine.url.render_as_string()}: the disk is full "
+                                       "(nothing of this change was stored; free space and retry)") from exc
+                raise
             except BaseException:
                 session.rollback()
                 raise

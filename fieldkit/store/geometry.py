@@ -7,16 +7,26 @@ bulk loaders can encode a whole array at once with :func:`shapely.to_wkb`.
 from __future__ import annotations
 
 import shapely
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import LargeBinary, TypeDecorator, UserDefinedType
 
 SRID = 4326
 
 
 class _PostGISGeometry(UserDefinedType):
+    """PostGIS ``geometry(Geometry,4326)``; also what reflection gives for a ``geometry`` column."""
+
     cache_ok = True
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass  # reflection passes the type modifiers (Geometry, 4326); the spec is fixed
 
     def get_col_spec(self, **kw: object) -> str:
         return f"geometry(Geometry,{SRID})"
+
+
+# Reflection (Alembic autogenerate, ``inspect``) knows the column type instead of warning about it.
+ischema_names.setdefault("geometry", _PostGISGeometry)
 
 
 class Geometry(TypeDecorator):

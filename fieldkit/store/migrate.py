@@ -32,3 +32,31 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+#: Indexes migrations create on PostgreSQL only (GIST on geometry); the models do not declare them.
+PG_ONLY_INDEXES = frozenset({"ix_features_geom_gist", "ix_features_geog_gist", "ix_photos_geom_gist"})
+
+
+#: Tables extensions own (PostGIS's spatial_ref_sys); not FieldKit's to create or drop.
+EXTENSION_TABLES = frozenset({"spatial_ref_sys"})
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic autogenerate filter: ignore PostGIS's own table and the PostgreSQL-only GIST indexes."""
+    if type_ == "table":
+        return name not in EXTENSION_TABLES
+    return not (type_ == "index" and name in PG_ONLY_INDEXES)
+
+
+def schema_diff(engine: Engine) -> list:
+    """Differences between the live schema and the models (empty when migrations match them)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from . import models_cases, models_documents  # noqa: F401  (registers their tables)
+    from .models import Base
+
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
+        return compare_metadata(ctx, Base.metadata)

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from fieldkit.store.migrate import include_object
 from fieldkit.store.models import Base
 
 config = context.config
@@ -18,6 +19,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 05:32:27.626306
 """
-from alembic import op
 import sqlalchemy as sa
-import fieldkit.store.geometry
+from alembic import op
 
+import fieldkit.store.geometry
 
 revision = '0001'
 down_revision = None
@@ -15,9 +15,18 @@ branch_labels = None
 depends_on = None
 
 
+#: GIST indexes on PostgreSQL only (SQLite uses the bbox columns instead): the geometry columns,
+#: and features as geography for the in-database join's ST_DWithin and KNN ``<->`` (fieldkit/join/pg.py).
+GIST_INDEXES = {
+    "ix_features_geom_gist": ("features", "geom"),
+    "ix_features_geog_gist": ("features", "(geom::geography)"),
+    "ix_photos_geom_gist": ("photos", "geom"),
+}
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        op.execute("CREATE EXTENSION IF NOT EXISTS postgis")  # needs a superuser, or a DBA beforehand
     op.create_table('layers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=100), nullable=False),
@@ -160,9 +169,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_photo_submissions_photo_id'), ['photo_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_photo_submissions_sha256'), ['sha256'], unique=False)
 
+    if op.get_bind().dialect.name == "postgresql":
+        for name, (table, column) in GIST_INDEXES.items():
+            op.execute(f"CREATE INDEX {name} ON {table} USING GIST ({column})")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name in GIST_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
     with op.batch_alter_table('photo_submissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_photo_submissions_sha256'))
         batch_op.drop_index(batch_op.f('ix_photo_submissions_photo_id'))
