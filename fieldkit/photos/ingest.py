@@ -35,6 +35,7 @@ from .placement import PlaceContext, capture_time_utc, place
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".heic", ".heif", ".png", ".tif", ".tiff")
 DB_BATCH = 64
+WORKER_CHUNK = 4  # files a worker takes at a time: each one's fsync overlaps the next one's decode
 
 
 @dataclass(slots=True)
@@ -132,47 +133,85 @@ def _init_worker(opts: WorkerOptions) -> None:
     _worker["rss0_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _process_path(path: str) -> Processed:
-    """Worker entry point: one file from disk. Never raises."""
+def _start_path(path: str) -> tuple[Processed, Callable[[], object] | None]:
+    """Worker side of one file from disk, up to the original's fsync (see :func:`start_processing`)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return Processed(path, error=f"{path}: cannot read file ({exc.strerror or exc})")
+        return Processed(path, error=f"{path}: cannot read file ({exc.strerror or exc})"), None
     try:
-        result = process_bytes(_worker["store"], data, path, _worker["opts"])
+        return start_processing(_worker["store"], data, path, _worker["opts"])
     except StorageError as exc:
-        result = Processed(path, len(data), error=str(exc))
-    result.maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - _worker["rss0_kb"]
-    return result
+        return Processed(path, len(data), error=str(exc)), None
+
+
+def _finish_path(item: Processed, wait: Callable[[], object] | None) -> Processed:
+    try:
+        item = finish_processing(item, wait)
+    except StorageError as exc:
+        item = Processed(item.name, item.size, error=str(exc))
+    item.maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - _worker["rss0_kb"]
+    return item
+
+
+def _process_paths(paths: Sequence[str]) -> list[Processed]:
+    """Worker entry point: a few files, each finished (its original durable) while the next one
+    is decoded, so the original's write and fsync overlap the next photo's work. Never raises."""
+    done, pending = [], None
+    for path in paths:
+        started = _start_path(path)
+        if pending is not None:
+            done.append(_finish_path(*pending))
+        pending = started
+    if pending is not None:
+        done.append(_finish_path(*pending))
+    return done
 
 
 def process_bytes(store: EvidenceStore, data: bytes, name: str, opts: WorkerOptions) -> Processed:
     """Hash, read metadata, make derivatives and store one photo; bad images become errors.
 
+    :class:`StorageError` propagates. (:func:`start_processing` and :func:`finish_processing`
+    split the same work around the wait for the original's fsync.)
+    """
+    return finish_processing(*start_processing(store, data, name, opts))
+
+
+def start_processing(store: EvidenceStore, data: bytes, name: str,
+                     opts: WorkerOptions) -> tuple[Processed, Callable[[], object] | None]:
+    """All of :func:`process_bytes` but the wait for the original: returns the result and the
+    ``wait`` to pass to :func:`finish_processing` before the photo may be recorded.
+
     The image is decoded before the original is stored, so a broken file leaves no blob; the
-    blob's write and fsync then overlap the resize and encode. :class:`StorageError` propagates.
+    blob's write and fsync then overlap the resize and encode, and whatever the caller does
+    before finishing. :class:`StorageError` propagates (after waiting for the blob).
     """
     stored = None
     try:
         with open_image(data, name, opts.max_pixels) as img:
             meta = extract(img, data, name)
             if store.exists(meta.sha256) and store.has_derivatives(meta.sha256):
-                return Processed(name, len(data), meta)
+                return Processed(name, len(data), meta), None
             decode_for_preview(img, opts.preview_px)
             stored = store.put_in_background(data, meta.sha256)
             made = render_derivatives(img, opts.preview_px, opts.thumb_px)
+        store.put_derivative(meta.sha256, "preview", made.preview)
+        store.put_derivative(meta.sha256, "thumb", made.thumb)
     except StorageError:
+        finish_processing(None, stored)  # the blob's own error, if any, wins
         raise
     except FieldkitError as exc:
-        return Processed(name, len(data), error=str(exc))
+        return Processed(name, len(data), error=str(exc)), stored
     except Exception as exc:  # noqa: BLE001 - any decoder failure is this file's problem only
-        return Processed(name, len(data), error=f"{name}: cannot decode image ({type(exc).__name__}: {exc})")
-    finally:
-        if stored is not None:
-            stored()  # always wait for the blob; re-raises its StorageError
-    store.put_derivative(meta.sha256, "preview", made.preview)
-    store.put_derivative(meta.sha256, "thumb", made.thumb)
-    return Processed(name, len(data), meta)
+        return Processed(name, len(data), error=f"{name}: cannot decode image ({type(exc).__name__}: {exc})"), stored
+    return Processed(name, len(data), meta), stored
+
+
+def finish_processing(item: Processed | None, wait: Callable[[], object] | None) -> Processed | None:
+    """Wait until the original of ``item`` is durable (re-raising its :class:`StorageError`)."""
+    if wait is not None:
+        wait()
+    return item
 
 
 # -- database (parent only) -------------------------------------------------------------------
@@ -318,9 +357,11 @@ def _worker_options(rt) -> WorkerOptions:
 
 def _process_all(rt, files: list[str], workers: int) -> Iterable[Processed]:
     opts = _worker_options(rt)
+    chunks = [files[i:i + WORKER_CHUNK] for i in range(0, len(files), WORKER_CHUNK)]
     if workers <= 1:
         _init_worker(opts)
-        yield from map(_process_path, files)
+        for chunk in map(_process_paths, chunks):
+            yield from chunk
         return
     if "db" in rt.__dict__:
         rt.db.dispose()  # no connection may be carried across fork
@@ -329,9 +370,10 @@ def _process_all(rt, files: list[str], workers: int) -> Iterable[Processed]:
     done = 0
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(opts,)) as pool:
-            for item in pool.map(_process_path, files, chunksize=2):
-                done += 1
-                yield item
+            for chunk in pool.map(_process_paths, chunks):
+                for item in chunk:
+                    done += 1
+                    yield item
     except BrokenProcessPool:  # a decoder crashed its process: report the rest, keep what is done
         for path in files[done:]:
             yield Processed(path, error=f"{path}: not processed: a worker process died (re-run to retry)")

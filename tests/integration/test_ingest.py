@@ -244,17 +244,17 @@ def test_disk_full_fails_files_in_a_batch_and_raises_for_an_upload(runtime, tmp_
 def _crash_on(path: str):
     if path.endswith("crash.jpg"):
         os._exit(1)  # what a segfault in a decoder looks like to the pool
-    return _real_process_path(path)
+    return _real_start_path(path)
 
 
-_real_process_path = ingest_mod._process_path
+_real_start_path = ingest_mod._start_path
 
 
 def test_a_crashing_worker_does_not_lose_the_batch(runtime, tmp_path, monkeypatch):
     for i in range(3):
         (tmp_path / f"ok{i}.jpg").write_bytes(make_jpeg(40 + i, 40, lat=1.0, lon=1.0))
     (tmp_path / "zz_crash.jpg").write_bytes(make_jpeg(60, 40))
-    monkeypatch.setattr(ingest_mod, "_process_path", _crash_on)
+    monkeypatch.setattr(ingest_mod, "_start_path", _crash_on)
     summary = ingest_paths(runtime, [tmp_path], workers=2)
     assert summary.failed >= 1
     crashed = [r for r in summary.results if r.name.endswith("zz_crash.jpg")][0]
@@ -284,3 +284,20 @@ def test_batch_falls_back_to_one_by_one_when_a_photo_appears_after_the_lookup(ru
     with runtime.db.session() as s:
         assert s.query(Photo).count() == 2
         assert [a for (a,) in s.execute(select(PhotoSubmission.action))] == ["ingested", "ingested"]
+
+
+def test_each_original_is_durable_before_its_result_and_overlaps_the_next_photo(tmp_path, monkeypatch):
+    """A worker starts photo k+1 before waiting for photo k's fsync, and returns photo k only
+    after that wait (the parent records a photo only once its original is on disk)."""
+    events = []
+
+    def start(path):
+        events.append(("start", Path(path).name))
+        return Processed(path, 1), lambda: events.append(("durable", Path(path).name))
+
+    monkeypatch.setattr(ingest_mod, "_start_path", start)
+    monkeypatch.setitem(ingest_mod._worker, "rss0_kb", 0)
+    done = ingest_mod._process_paths([str(tmp_path / n) for n in ("a.jpg", "b.jpg", "c.jpg")])
+    assert [Path(p.name).name for p in done] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert events == [("start", "a.jpg"), ("start", "b.jpg"), ("durable", "a.jpg"), ("start", "c.jpg"),
+                      ("durable", "b.jpg"), ("durable", "c.jpg")]
