@@ -11,6 +11,13 @@ All times are fixed (2025, 10:00 China time on each date), so two fresh demo dat
 same cases. Demo findings carry the note prefix :data:`MARKER`; when one exists the step does
 nothing (idempotent). A photo named in the plan but not stored or not placed is skipped and
 reported; a case left without findings is skipped too.
+
+Look-backs (回头看, :mod:`fieldkit.demo_lookbacks`): a case with ``lookback`` set gets one. ``planned``
+plans it 7 days after the reply deadline and leaves it due; a verdict (``rectified``,
+``not_rectified``, ``partly``) makes it done 14 days after follow-up starts: a re-shot photo per
+finding (drawn from the old one, EXIF GPS and bearing of the old spot) is ingested into the
+look-back inspection, paired by the inspector, judged and concluded by the reviewer, so the
+case is closed, referred to litigation review or stays in follow-up by the rules.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .cases import apply, case_facts, open_case
+from .demo_lookbacks import demo_lookback
 from .documents.drafting import draft_suggestion, issue_suggestion_document
 from .documents.numbering import NumberingScheme
 from .findings.service import record_finding
@@ -58,6 +66,7 @@ class DemoCase:
     body: str | None = None  # overrides the joined feature's responsible body
     end_via: str = "follow_up"  # for terminated: terminate from "investigating" or "follow_up"
     note: str = ""
+    lookback: str | None = None  # "planned", or the verdict of every finding at a done look-back
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,10 +94,10 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase("great_wall", GW, "inspector", "永昌县明长城夯土墙体坍塌未采取保护措施案", "closed", D(2025, 5, 19), (
         F("夯土墙坍塌.jpg", "gw-structural-damage", "夯土墙体局部坍塌约3米，坍塌土体堆积于墙脚，未见支护"),
         F("IMG_0412.JPG", "gw-structural-damage", "墙体顶部开裂，裂缝宽约5厘米，延伸约2米"),
-    ), document=True),
+    ), document=True, lookback="rectified"),
     DemoCase("great_wall", GW, "inspector", "永昌县明长城墙体刻划涂污案", "litigation_review", D(2025, 5, 20), (
         F("IMG_20250513_104400.jpg", "gw-graffiti", "墙体表面有油漆涂写字迹多处"),
-    ), document=True),
+    ), document=True, lookback="not_rectified"),
     DemoCase("great_wall", GW, "inspector", "长城保护标志缺失案", "investigating", D(2025, 5, 21), (
         F("IMG_20250514_090600.jpg", "gw-sign-missing", "该段长城沿线未见保护标志"),
         F("IMG_20250514_095400.jpg", "gw-sign-missing", "原保护标志仅存基座，标志牌缺失"),
@@ -99,10 +108,10 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase("fitness", FIT, "inspector2", "龙山区室外健身器材锈蚀掉漆案", "awaiting_reply", D(2025, 6, 16), (
         F("健身器材锈蚀_龙山区.jpg", "ft-rust-peeling", "多件器材立柱锈蚀、漆面大面积脱落"),
         F("IMG_20250610_101536.jpg", "ft-rust-peeling", "扭腰器转盘锈蚀，边缘有锈渣"),
-    ), document=True),
+    ), document=True, lookback="planned"),
     DemoCase("fitness", FIT, "inspector2", "健身器材螺丝松动缺失案", "follow_up", D(2025, 6, 17), (
         F("IMG_20250610_110711.jpg", "ft-bolts-loose-missing", "漫步机连接处螺丝缺失两枚，踏板晃动"),
-    )),
+    ), lookback="partly"),
     DemoCase("fitness", FIT, "inspector2", "健身器材超过安全使用年限仍在使用案", "suspended", D(2025, 6, 18), (
         F("IMG_20250611_090504.jpg", "ft-beyond-service-life", "器材2016年安装，已超过安全使用年限仍开放使用"),
     ), note="责任单位正在统一招标更换器材，中止审查"),
@@ -129,6 +138,7 @@ class CasesLoad:
     findings: int = 0
     cases: dict[str, int] = dataclasses.field(default_factory=dict)  # state -> cases created
     documents: list[str] = dataclasses.field(default_factory=list)  # issued document numbers
+    lookbacks: dict[str, int] = dataclasses.field(default_factory=dict)  # outcome (or "planned") -> count
     skipped: list[str] = dataclasses.field(default_factory=list)
     already_loaded: bool = False
 
@@ -140,6 +150,8 @@ class CasesLoad:
         out = [f"findings: {self.findings} new; cases: {sum(self.cases.values())} new ({states})"]
         if self.documents:
             out.append("issued 检察建议书: " + ", ".join(self.documents))
+        if self.lookbacks:
+            out.append("回头看 look-backs: " + ", ".join(f"{k} {v}" for k, v in self.lookbacks.items()))
         return out + [f"  ! {s}" for s in self.skipped]
 
 
@@ -176,7 +188,7 @@ def load_demo_cases(rt, user_ids: dict[str, int], plan: tuple[DemoCase, ...] = D
             load.skipped.append(f"case {spec.title}: no findings")
             continue
         load.findings += len(ids)
-        _run_case(rt, spec, ids, user_ids["reviewer"], numbers, load)
+        _run_case(rt, spec, ids, user_ids, numbers, load)
         load.cases[spec.target] = load.cases.get(spec.target, 0) + 1
     return load
 
@@ -238,9 +250,11 @@ CLOSING_NOTE = "经跟进调查，行政机关已依法全面履职，问题整�
 REVIEW_NOTE = "回复期满，行政机关未依法全面履职，公益仍处于受侵害状态"
 
 
-def _run_case(rt, spec: DemoCase, finding_ids: list[int], reviewer: int,
+def _run_case(rt, spec: DemoCase, finding_ids: list[int], user_ids: dict[str, int],
               schemes: dict[str, NumberingScheme], load: CasesLoad) -> None:
-    """Open the case on ``spec.opened`` and apply the actions that bring it to ``spec.target``."""
+    """Open the case on ``spec.opened`` and apply the actions that bring it to ``spec.target``
+    (through a look-back when ``spec.lookback`` is a verdict)."""
+    reviewer = user_ids["reviewer"]
     case = open_case(rt, title=spec.title, responsible_body=_body(rt, spec, finding_ids[0]),
                      actor_id=reviewer, domain=spec.domain, nature=spec.findings[0].category_id,
                      finding_ids=finding_ids, at=_at(spec.opened))
@@ -274,7 +288,10 @@ def _run_case(rt, spec: DemoCase, finding_ids: list[int], reviewer: int,
         if spec.target in ("closed", "suspended"):
             act("record_reply", reply_due - dt.timedelta(days=10), received_on=reply_due - dt.timedelta(days=10))
         act("start_follow_up", reply_due + dt.timedelta(days=1))
-    if spec.target in ENDINGS:
+    if spec.lookback:
+        outcome = demo_lookback(rt, case.id, spec, finding_ids, user_ids, last)
+        load.lookbacks[outcome] = load.lookbacks.get(outcome, 0) + 1
+    elif spec.target in ENDINGS:
         _end(act, spec, last + dt.timedelta(days=14))
 
 

@@ -19,7 +19,8 @@ from fieldkit.settings import Settings
 from .i18n import init_i18n
 from .security import default_config, init_security, wants_json
 
-BLUEPRINTS = ("home", "auth", "admin", "map", "api", "photos", "upload", "findings", "cases")
+BLUEPRINTS = ("home", "auth", "admin", "map", "api", "photos", "upload", "findings", "cases", "lookback",
+              "lookback_plan", "reports")
 
 
 def create_app(config: Mapping[str, Any] | None = None, runtime: Runtime | None = None) -> Flask:

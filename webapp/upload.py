@@ -46,8 +46,9 @@ def outcome(status: str, placed_by: str | None) -> str:
 def page():
     """The upload page."""
     max_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    inspection = (request.args.get("inspection") or "").strip()[:200]  # preselected, e.g. by a look-back
     return render_template("upload/page.html", max_mb=max_mb, datum=display_datum(),
-                           api_upload=url_for("upload.upload"))
+                           api_upload=url_for("upload.upload"), inspection=inspection)
 
 
 @bp.post("/api/uploads")

@@ -115,3 +115,40 @@ def test_step_cases_direct_call_skips_without_photos(runtime):
     ctx = demo.DemoContext(None, None)
     step_cases(runtime, ctx, summary)
     assert _counts(runtime)["Finding"] == 0
+
+
+def test_demo_has_lookbacks_done_and_due(loaded):
+    import datetime as dt
+
+    from fieldkit.lookback import due_lookbacks, finding_checks, list_lookbacks, list_pairs
+    from fieldkit.store.models import Inspection, Photo
+
+    rt, summary = loaded
+    with rt.db.session() as s:
+        states = dict(s.execute(select(Case.id, Case.state)).all())
+        purposes = dict(s.execute(select(Inspection.id, Inspection.purpose)).all())
+    lookbacks = list_lookbacks(rt)
+    outcomes = {lb.outcome: lb for lb in lookbacks}
+    assert set(outcomes) == {"closed", "litigation_review", "follow_up", None}
+    for outcome, lb in outcomes.items():
+        assert purposes[lb.inspection_id] == "lookback"
+        if outcome is None:  # planned, not done: on the due list
+            assert lb.done_on is None and states[lb.case_id] == "awaiting_reply"
+            continue
+        assert states[lb.case_id] == outcome and lb.done_on.year == 2025
+        verdict = {"closed": "rectified", "litigation_review": "not_rectified", "follow_up": "partly"}[outcome]
+        checks = finding_checks(rt, lb.id)
+        assert checks and {c.status for c in checks} == {verdict}
+        pairs = list_pairs(rt, lb.id)
+        assert {p.finding_id for p in pairs if p.state == "confirmed"} == {c.finding_id for c in checks}
+        with rt.db.session() as s:
+            for p in pairs:  # the re-shot photo is placed by EXIF next to the finding's old spot
+                photo = s.get(Photo, p.photo_id)
+                assert photo.location_source == "exif" and photo.inspection_id == lb.inspection_id
+                assert photo.uploaded_by_id in {summary.user_ids["inspector"], summary.user_ids["inspector2"]}
+                assert p.score > 0.8 and p.components["distance_m"] < 5
+    due = due_lookbacks(rt, today=dt.date(2025, 9, 12))
+    assert {(i.case_id, i.basis, i.group) for i in due.items} == {
+        (outcomes[None].case_id, "planned", "overdue"), (outcomes["follow_up"].case_id, "revisit", "later")}
+    assert due_lookbacks(rt, today=dt.date(2025, 9, 12), team="辽源").items == due.items
+    assert due_lookbacks(rt, today=dt.date(2025, 9, 12), team="金昌").items == ()

@@ -112,6 +112,42 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/cases/<int:case_id>/suggestions/<int:record_id>.pdf"): Case(
         STAFF, url="/cases/999999/suggestions/999999.pdf"
     ),
+    # look-backs (lookback-web engineer): reviewers/admins plan (from the case page) and conclude;
+    # pairing, verdicts and the record also for inspectors of the look-back's team (checked per object).
+    ("POST", "/cases/<int:case_id>/lookbacks"): Case(
+        STAFF, url="/cases/999999/lookbacks", data={"planned_on": "2025-06-01"}
+    ),
+    ("GET", "/lookbacks/<int:lookback_id>"): Case(ALL, url="/lookbacks/999999"),
+    ("POST", "/lookbacks/<int:lookback_id>/suggest"): Case(ALL, url="/lookbacks/999999/suggest"),
+    ("POST", "/lookbacks/<int:lookback_id>/pairs"): Case(
+        ALL, url="/lookbacks/999999/pairs", data={"finding_id": "1", "photo_id": "1"}
+    ),
+    ("POST", "/lookbacks/<int:lookback_id>/pairs/<int:pair_id>/confirm"): Case(
+        ALL, url="/lookbacks/999999/pairs/999999/confirm"
+    ),
+    ("POST", "/lookbacks/<int:lookback_id>/pairs/<int:pair_id>/reject"): Case(
+        ALL, url="/lookbacks/999999/pairs/999999/reject"
+    ),
+    ("POST", "/lookbacks/<int:lookback_id>/findings/<int:finding_id>/verdict"): Case(
+        ALL, url="/lookbacks/999999/findings/999999/verdict", data={"verdict": "rectified"}
+    ),
+    ("POST", "/lookbacks/<int:lookback_id>/conclude"): Case(STAFF, url="/lookbacks/999999/conclude"),
+    ("GET", "/lookbacks/<int:lookback_id>/record.docx"): Case(ALL, url="/lookbacks/999999/record.docx"),
+    ("GET", "/lookbacks/<int:lookback_id>/record.pdf"): Case(ALL, url="/lookbacks/999999/record.pdf"),
+    # reports and exports (reports-web engineer): staff only, like cases (reports show case states)
+    ("GET", "/reports"): Case(STAFF),
+    ("POST", "/reports"): Case(STAFF, data={"output": "ledger", "from": "not-a-date"}),
+    ("GET", "/reports/jobs/<job_id>"): Case(STAFF, url="/reports/jobs/no-such-job"),
+    ("GET", "/reports/jobs/<job_id>/download"): Case(STAFF, url="/reports/jobs/no-such-job/download"),
+    # look-back planning (lookback-plan engineer): due list, .ics and trips for everyone (inspectors
+    # their own team's); scorecards for reviewers and admins.
+    ("GET", "/lookbacks/due"): Case(ALL),
+    ("GET", "/lookbacks/due.ics"): Case(ALL),
+    ("POST", "/lookbacks/trip"): Case(ALL, data={"case_id": "999999", "start": "101.9,38.2"}),
+    ("GET", "/lookbacks/trip.gpx"): Case(ALL, url="/lookbacks/trip.gpx?case_id=999999&start=101.9,38.2"),
+    ("GET", "/lookbacks/trip.kml"): Case(ALL, url="/lookbacks/trip.kml?case_id=999999&start=101.9,38.2"),
+    ("GET", "/lookbacks/scorecards"): Case(STAFF),
+    ("GET", "/lookbacks/scorecards/<kind>.png"): Case(STAFF, url="/lookbacks/scorecards/rates.png"),
 }
 IGNORED_RULES = {"/static/<path:filename>"}
 
