@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..errors import ConflictError, InputError, NotFoundError
-from ..store.lookup import check_actor, get_or_raise
 from ..geo.measure import distance_m, format_chainage
 from ..join import index_for_layer
+from ..store.lookup import check_actor, get_or_raise
 from ..store.models import Layer, Photo, PhotoFeatureLink, utcnow
 from ..store.models_cases import FINDING_STATES, Finding, FindingPhoto
 from .taxonomy import SEVERITIES, URGENCIES, Category, Taxonomy, load_taxonomy
