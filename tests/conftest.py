@@ -49,28 +49,15 @@ SQLITE_ONLY = {
     "tests/integration/test_audit.py::test_deleted_entry_is_reported_missing": _FILE,
     "tests/integration/test_audit.py::test_truncated_tail_needs_the_recorded_head": _FILE,
     "tests/integration/test_audit.py::test_cli_verify_reports_ok_then_the_altered_entry": _FILE,
-    "tests/integration/test_case_store.py::test_downgrade_drops_tables_and_triggers":
-        "SQLite-only: counts triggers in sqlite_master",
     "tests/integration/test_join_db.py::test_the_index_is_reused_while_the_version_holds":
         "SQLite-only: counts hits of the in-process join index; PostgreSQL joins in the database",
     "tests/webapp/test_map.py::test_mbtiles_basemap_and_gcj02_notice":
         "SQLite-only: builds a second runtime with the default SQLite database in the same data dir",
 }
 
-_DIFF = ("compare_metadata without a filter sees PostGIS's spatial_ref_sys and the PG-only GIST indexes: "
-         "use fieldkit.store.migrate.schema_diff(engine) in this test")
-#: Tests of other modules that need a small fix to pass on PostgreSQL (strict: remove once fixed).
-PG_XFAIL = {
-    "tests/integration/test_case_store.py::test_upgrade_creates_tables_and_matches_the_models": _DIFF,
-    "tests/integration/test_drafting.py::test_upgrade_creates_tables_and_matches_the_models": _DIFF,
-    "tests/integration/test_demo.py::test_load_demo_loads_everything_and_a_second_run_changes_nothing":
-        "func.group_concat is SQLite's; compare sorted id lists instead",
-    "tests/webapp/test_api.py::test_gcj02_basemap_shifts_coordinates":
-        "the second Settings.from_env(env={}, ...) drops the database URL: pass "
-        "database_url=runtime.settings.database_url",
-    "tests/integration/test_case_store.py::test_case_events_are_append_only":
-        "PostgreSQL says 'foreign key' in lower case: match case-insensitively",
-}
+#: Tests of other modules that need a small fix to pass on PostgreSQL (node id -> reason). Marked
+#: strict xfail on PostgreSQL, so an entry that starts passing fails the run until it is removed.
+PG_XFAIL: dict[str, str] = {}
 
 
 def pytest_configure(config):

@@ -4,18 +4,21 @@ Geometries go in as WKB from one vectorised :func:`shapely.to_wkb`; attributes a
 into JSON text once (polars' encoder, or pandas' for dates and other rich types) and bound as
 text, so no per-row ``json.dumps``. On SQLite the rows are tuples handed to the driver's
 ``executemany`` (SQLAlchemy's per-row parameter processing cost 4x the insert itself); on
-PostgreSQL a Core ``insert``.
+PostgreSQL the same tuples go through ``COPY … FROM STDIN``
+(:func:`fieldkit.store.pg_bulk.pg_bulk_insert_features`) inside the session's transaction.
 
 Features are stored in the order of :class:`~fieldkit.layers.rows.FeatureRows` (west to east).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Iterable
 
-from sqlalchemy import JSON, Text, bindparam, cast, delete, insert, select
+from sqlalchemy import delete, select
 
 from ..store.models import Feature, Layer, utcnow
+from ..store.pg_bulk import pg_bulk_insert_features
 from .base import ImportResult
 from .rows import COLUMNS, FeatureRows
 from .sqlite_bulk import load_features
@@ -23,24 +26,14 @@ from .sqlite_bulk import load_features
 LOADER_AT = 50_000  # features from which SQLite imports go through the ADBC loader process
 
 
-def _insert_statement(dialect: str):
-    props, flags = bindparam("props_json", type_=Text()), bindparam("flags_json", type_=Text())
-    if dialect != "sqlite":
-        props, flags = cast(props, JSON), cast(flags, JSON)
-    return insert(Feature.__table__).values(properties=props, flags=flags)
-
-
 def insert_features(session, layer_id: int, result: ImportResult) -> None:
-    """Bulk insert: raw ``executemany`` of tuples on SQLite, a Core ``insert`` elsewhere."""
+    """Bulk insert: raw ``executemany`` of tuples on SQLite, ``COPY`` of the same tuples on PostgreSQL."""
     dialect = session.get_bind().dialect.name
     rows = FeatureRows(layer_id, result)
     if dialect == "sqlite":
         _sqlite_bulk_insert(session.connection(), rows.chunks())
         return
-    statement = _insert_statement(dialect)
-    keys = [{"properties": "props_json", "flags": "flags_json"}.get(k, k) for k in COLUMNS]
-    for chunk in rows.chunks():
-        session.execute(statement, [dict(zip(keys, values)) for values in chunk])
+    pg_bulk_insert_features(session.connection(), itertools.chain.from_iterable(rows.chunks()), columns=COLUMNS)
 
 
 def _sqlite_bulk_insert(connection, chunks: Iterable[list[tuple]]) -> None:

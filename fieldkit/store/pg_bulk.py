@@ -1,7 +1,8 @@
 """Bulk insert of features into PostgreSQL + PostGIS with ``COPY … FROM STDIN`` (psycopg 3).
 
-Rows are what :func:`fieldkit.layers.storage.row_chunks` yields (tuples in
-:data:`FEATURE_COLUMNS` order) or dicts keyed by column name. Geometries may be WKB ``bytes`` or
+Rows are what :meth:`fieldkit.layers.rows.FeatureRows.chunks` yields (tuples in
+:data:`FEATURE_COLUMNS` order, the same as ``fieldkit.layers.rows.COLUMNS``) or dicts keyed by
+column name; :func:`fieldkit.layers.storage.insert_features` stores layers through it. Geometries may be WKB ``bytes`` or
 shapely geometries; a whole chunk is turned into hex EWKB with SRID 4326 in one vectorised call,
 which ``geometry(Geometry,4326)`` accepts in COPY's text format. JSON columns take JSON text (or
 a Python value, dumped here). The COPY runs on the caller's connection, inside its transaction.
@@ -10,7 +11,8 @@ a Python value, dumped here). The COPY runs on the caller's connection, inside i
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import orjson

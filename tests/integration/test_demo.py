@@ -46,7 +46,7 @@ def _snapshot(db) -> dict:
     with db.session() as s:
         return {
             "layers": sorted(s.execute(select(Layer.slug, Layer.version, Layer.feature_count, Layer.imported_at))),
-            "features": s.scalars(select(func.group_concat(Feature.id))).one(),
+            "features": sorted(s.scalars(select(Feature.id))),
             "photos": sorted(s.execute(select(Photo.id, Photo.sha256, Photo.lat, Photo.lon, Photo.location_source))),
             "links": sorted(s.execute(select(PhotoFeatureLink.photo_id, PhotoFeatureLink.feature_id,
                                              PhotoFeatureLink.distance_m))),

@@ -80,8 +80,10 @@ def test_gcj02_basemap_shifts_coordinates(runtime, users, data):
     from webapp import create_app
 
     settings = Settings.from_env(env={}, data_dir=runtime.settings.data_dir,
+                                 database_url=runtime.settings.database_url,
                                  basemap_url="https://{s}.tiles.example.cn/{z}/{x}/{y}.png", basemap_datum="gcj02")
-    app = create_app({"TESTING": True}, runtime=Runtime(settings))
+    gcj_runtime = Runtime(settings)
+    app = create_app({"TESTING": True}, runtime=gcj_runtime)
     client = app.test_client()
     from tests.webapp.conftest import do_login
 
@@ -90,7 +92,7 @@ def test_gcj02_basemap_shifts_coordinates(runtime, users, data):
     assert abs(x - 102.05) > 1e-4
     x2, _ = client.get("/api/photos?inspector=insp&datum=wgs84").get_json()["features"][0]["geometry"]["coordinates"]
     assert x2 == pytest.approx(102.05)
-    Runtime(settings).db.dispose()
+    gcj_runtime.db.dispose()
 
 
 def test_place_by_pin(client, login, data, csrf_token, runtime):
