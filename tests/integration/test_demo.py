@@ -78,14 +78,15 @@ def test_load_demo_loads_everything_and_a_second_run_changes_nothing(runtime):
             props = s.scalars(select(Feature.properties).where(Feature.layer_id == layers[slug].id)).all()
             assert props and all(p["demo"] in (True, "true", "TRUE") and "演示数据" in p["note"] for p in props)
         sources = dict(s.execute(select(Photo.location_source, func.count()).group_by(Photo.location_source)).all())
-        assert sources == {"exif": 34, "gpx": 8, "none": 2}
+        assert sources == {"exif": 38, "gpx": 8, "none": 2}  # 4 of the exif ones are look-back re-shoots
         per_inspection = dict(s.execute(select(Inspection.name, func.count(Photo.id))
                                         .join(Photo, Photo.inspection_id == Inspection.id).group_by(Inspection.name)).all())
-        assert per_inspection == {"2025-05 金昌长城巡查": 24, "2025-06 辽源健身器材巡查": 12, "2025-06 辽源河道巡查": 8}
+        assert per_inspection == {"2025-05 金昌长城巡查": 24, "2025-06 辽源健身器材巡查": 12, "2025-06 辽源河道巡查": 8,
+                                  "2025-08 金昌长城回头看": 3, "2025-09 辽源健身器材回头看": 1}
         gpx_points = s.execute(select(Photo.lon, Photo.lat).where(Photo.location_source == "gpx")).all()
         uploaders = dict(s.execute(select(User.username, func.count(Photo.id))
                                    .join(Photo, Photo.uploaded_by_id == User.id).group_by(User.username)).all())
-        assert uploaders == {"inspector": 24, "inspector2": 20}
+        assert uploaders == {"inspector": 27, "inspector2": 21}
         roles = dict(s.execute(select(User.username, User.role)).all())
         assert roles == {"admin": "admin", "reviewer": "reviewer", "inspector": "inspector",
                          "inspector2": "inspector"}
