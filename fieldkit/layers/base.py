@@ -49,6 +49,7 @@ class RawLayer:
     encoding_source: str | None = None  # "cpg", "option", "detected", "format"
     warnings: list[str] = dataclasses.field(default_factory=list)
     problems: list["Problem"] = dataclasses.field(default_factory=list)
+    wkb: np.ndarray | None = None  # the file's own WKB of each geometry, when the reader had it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class ImportResult:
     lengths_m: np.ndarray  # NaN where not a line
     attributes: pd.DataFrame
     flags: list[list[str] | None]
+    wkb: np.ndarray | None = None  # WKB of each geometry (None entries: encode from ``geoms``)
 
     def __len__(self) -> int:
         return len(self.geoms)

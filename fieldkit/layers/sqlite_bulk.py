@@ -5,17 +5,22 @@ a million features that was half of an import. ADBC's SQLite driver binds straig
 buffers. It links its own copy of SQLite, so it runs in a child process
 (``_adbc_loader.py``): two copies of SQLite in one process would drop each other's POSIX
 locks. The child makes the whole change in one transaction (layer row, deletion of a replaced
-layer's features, insert), so readers see the old layer or the new one, never
-a mix; if it fails, nothing changes and its message becomes a :class:`StorageError`.
+layer's features, insert), so readers see the old layer or the new one, never a mix; if it
+fails, nothing changes and its message becomes a :class:`StorageError`. It answers as soon as
+the transaction is committed (durable: the WAL is fsynced) and then checkpoints the WAL into
+the database file on its own, which SQLite's WAL documentation suggests for large writes.
 
-Rows arrive in the stored order of :class:`fieldkit.layers.storage.FeatureRows` (west to east).
+Rows arrive in the stored order of :class:`fieldkit.layers.rows.FeatureRows` (west to east).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +34,16 @@ from .rows import FeatureRows
 if TYPE_CHECKING:
     from .base import ImportResult
 
+log = logging.getLogger(__name__)
 LOADER = Path(__file__).with_name("_adbc_loader.py")
 BATCH = 100_000
+PIPE_BYTES = 1 << 20
+_REAPERS: set[threading.Thread] = set()
 # Foreign keys are not checked row by row: the loader sets every row's layer_id to the layer it
 # has just created or found in the same transaction.
-PRAGMAS = (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=OFF", "cache_size=-524288")
+# The automatic checkpoint is off for the loader's connection: it checkpoints after answering.
+PRAGMAS = (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=OFF", "cache_size=-524288",
+           "wal_autocheckpoint=0")
 
 
 def layer_row_values(engine, values: dict[str, Any]) -> dict[str, Any]:
@@ -63,32 +73,78 @@ def load_features(rt, slug: str, values: dict[str, Any], result: "ImportResult")
     }
     child = subprocess.Popen([sys.executable, str(LOADER)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _widen(child.stdin)
     try:
         _send(child, header, result)
     except (BrokenPipeError, ConnectionResetError):
-        pass  # the loader stopped early: its stderr says why
+        _close_quietly(child.stdin)  # the loader stopped early: its stderr says why
     except BaseException:
         child.kill()
         child.wait()
         raise
-    out, err = child.communicate()
-    if child.returncode != 0:
+    out = child.stdout.read()  # the loader closes stdout once the layer is committed
+    child.stdout.close()
+    if not out:
+        err = _finish(child)
         reason = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
         raise StorageError(f"storing layer {slug!r} ({count:,} features) failed; nothing was "
                            f"changed: {reason[0]}")
+    reaper = threading.Thread(target=_reap, args=(child, slug), name="layer-loader", daemon=True)
+    _REAPERS.add(reaper)
+    reaper.start()
     return int(json.loads(out)["layer_id"])
+
+
+def wait_for_loaders(timeout: float | None = None) -> bool:
+    """Wait until every loader started by this process has finished its WAL checkpoint and
+    exited (e.g. before measuring, or before deleting a data directory); False on timeout."""
+    for reaper in list(_REAPERS):
+        reaper.join(timeout)
+    return not any(r.is_alive() for r in _REAPERS)
+
+
+def _reap(child: subprocess.Popen, slug: str) -> None:
+    """Wait for the loader's WAL checkpoint to end (it runs after the commit) and log a failure."""
+    try:
+        err = _finish(child)
+    finally:
+        _REAPERS.discard(threading.current_thread())
+    if child.returncode:
+        log.warning("layer %r: the loader's WAL checkpoint failed (SQLite retries it on a later "
+                    "write): %s", slug, err.decode("utf-8", "replace").strip())
+
+
+def _finish(child: subprocess.Popen) -> bytes:
+    """The loader's stderr once it has exited."""
+    with child.stderr:
+        err = child.stderr.read()
+    child.wait()
+    return err
+
+
+def _widen(pipe) -> None:
+    """Ask for a 1 MiB pipe buffer (Linux; 64 KiB by default) so batches flow in fewer steps."""
+    try:
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except OSError:
+        pass  # the default buffer works too
+
+
+def _close_quietly(pipe) -> None:
+    try:
+        pipe.close()
+    except OSError:
+        pass
 
 
 def _send(child: subprocess.Popen, header: dict, result: "ImportResult") -> None:
     pipe = child.stdin
     pipe.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
     pipe.flush()  # the loader begins its transaction while the rows are prepared
-    rows = FeatureRows(None, result)
     writer = None
-    for start in range(0, len(rows), BATCH):
-        batch = rows.arrow_batch(start, start + BATCH)
-        if writer is None:
-            writer = pa.ipc.new_stream(pipe, batch.schema)
-        writer.write_batch(batch)
+    for chunk in FeatureRows(None, result).arrow_batches(BATCH):  # stored as they arrive
+        writer = writer or pa.ipc.new_stream(pipe, chunk.schema)
+        writer.write_table(chunk)
     if writer is not None:
-        writer.close()  # ends the stream; communicate() closes the pipe
+        writer.close()
+    pipe.close()

@@ -42,7 +42,7 @@ def validate(
     for problem in raw.problems:
         report.add_problem(problem)
     keep = _drop_empty(raw, fids, report)
-    geoms, rows, fids = raw.geoms[keep], raw.rows[keep], fids[keep]
+    geoms, rows, fids, index = raw.geoms[keep], raw.rows[keep], fids[keep], np.flatnonzero(keep)
     attributes = raw.attributes.iloc[np.flatnonzero(keep)].reset_index(drop=True)
     if len(geoms) == 0:
         raise InputError(f"{raw.path}: no features with a geometry")
@@ -50,12 +50,29 @@ def validate(
     geoms = _swap_if_needed(raw, geoms, info, swap_xy, report)
     geoms, repaired = _repair(geoms, rows, fids, kind, report)
     keep = _check_kind(raw, geoms, rows, fids, kind, report)
-    geoms, rows, fids, repaired = geoms[keep], rows[keep], fids[keep], repaired[keep]
+    geoms, rows, fids, repaired, index = geoms[keep], rows[keep], fids[keep], repaired[keep], index[keep]
     attributes = attributes.iloc[np.flatnonzero(keep)].reset_index(drop=True)
     geoms = to_wgs84(geoms, info)
     outside = _flag_outside_china(geoms, rows, fids, report)
     flags = _flags(repaired, outside)
-    return _finish(raw, report, geoms, fids, attributes, flags, name_field)
+    result = _finish(raw, report, geoms, fids, attributes, flags, name_field)
+    result.wkb = _source_wkb(raw, geoms, index)
+    return result
+
+
+def _source_wkb(raw: RawLayer, geoms: np.ndarray, index: np.ndarray) -> np.ndarray | None:
+    """The file's WKB for each geometry that validation left as it was read (same object, 2D);
+    None entries for the others. None when the reader kept no WKB or nothing is reusable.
+    (Shapely would write the same bytes for these: little-endian 2D WKB.)"""
+    if raw.wkb is None or len(geoms) == 0:
+        return None
+    same = np.fromiter((a is b for a, b in zip(geoms, raw.geoms[index])), dtype=bool, count=len(geoms))
+    same &= ~shapely.has_z(geoms)
+    if not same.any():
+        return None
+    wkb = raw.wkb[index]
+    wkb[~same] = None
+    return wkb
 
 
 def _label(row: int, fid: str) -> str:
@@ -65,16 +82,23 @@ def _label(row: int, fid: str) -> str:
 def _drop_empty(raw: RawLayer, fids: np.ndarray, report: ImportReport) -> np.ndarray:
     missing = shapely.is_missing(raw.geoms)
     empty = missing | shapely.is_empty(raw.geoms)
+    coords, owner = shapely.get_coordinates(raw.geoms, return_index=True)
+    nan = np.zeros(len(raw.geoms), dtype=bool)  # NaN or infinity in an x or y
+    nan[owner[~np.isfinite(coords).all(axis=1)]] = True
     already = {p.row for p in raw.problems}  # rows the reader already explained (bad CSV coordinates)
-    for i in np.flatnonzero(empty):
+    for i in np.flatnonzero(empty | nan):
         row = int(raw.rows[i])
         if row in already:
             report.dropped_bad_coords += 1
+        elif nan[i]:
+            report.dropped_bad_coords += 1
+            report.add_problem(Problem(row, fids[i], "bad_coordinates",
+                                       f"{_label(row, fids[i])}: a coordinate is not a finite number; dropped"))
         else:
             report.dropped_empty += 1
             what = "no geometry" if missing[i] else "empty geometry"
             report.add_problem(Problem(row, fids[i], "empty", f"{_label(row, fids[i])}: {what}; dropped"))
-    return ~empty
+    return ~(empty | nan)
 
 
 def _settle_crs(raw: RawLayer, geoms: np.ndarray, option: str | None, report: ImportReport) -> CRSInfo:

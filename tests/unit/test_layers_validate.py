@@ -135,3 +135,17 @@ def test_gcj02_option_overrides_declared_wgs84(tmp_path):
     assert result.report.crs == "gcj02"
     shift = np.abs(shapely.get_coordinates(result.geoms[0]) - np.array(WALL)).max()
     assert 1e-4 < shift < 1e-2  # GCJ-02 offsets are hundreds of metres
+
+
+def test_non_finite_coordinates_dropped_with_a_reason(tmp_path):
+    """A KML "NaN116.0" coordinate reads as NaN; GEOS would warn on repairing it."""
+    path = tmp_path / "nan.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        "<Placemark><name>坏段</name><LineString><coordinates>NaN116.0,40.0 116.1,40.1</coordinates>"
+        "</LineString></Placemark><Placemark><name>好段</name><LineString><coordinates>116.0,40.0 116.1,40.1"
+        "</coordinates></LineString></Placemark></Document></kml>", encoding="utf-8")
+    result = check_file(path, "great_wall")
+    assert result.names == ["好段"] and result.report.dropped_bad_coords == 1
+    assert [p.code for p in result.report.problems] == ["bad_coordinates"]
+    assert "not a finite number" in result.report.problems[0].message
