@@ -38,6 +38,7 @@ class Settings:
     procuratorate: str = "示例市人民检察院"
     doc_org: str = "示"
     font_dir: Path | None = None
+    trusted_proxies: int = 0
 
     @property
     def db_url(self) -> str:
@@ -92,5 +93,7 @@ SETTINGS_HELP: dict[str, str] = {
     "basemap_datum": "Datum of the basemap tiles: wgs84 or gcj02 (overlays are shifted to match).",
     "procuratorate": "The procuratorate's full name, printed on the 检察建议书 it drafts.",
     "doc_org": "Organ mark that opens document numbers, e.g. 金 for 金检行公建〔2025〕3号.",
+    "trusted_proxies": "Reverse proxies in front of the web app (1 behind nginx) whose X-Forwarded-For/-Proto "
+                       "headers are trusted for the client address and scheme; 0 (default) trusts none.",
     "font_dir": "Folder searched first for 仿宋/小标宋/楷体/黑体 TrueType files for the PDF (e.g. simfang.ttf).",
 }

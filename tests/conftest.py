@@ -51,8 +51,6 @@ SQLITE_ONLY = {
     "tests/integration/test_audit.py::test_cli_verify_reports_ok_then_the_altered_entry": _FILE,
     "tests/integration/test_join_db.py::test_the_index_is_reused_while_the_version_holds":
         "SQLite-only: counts hits of the in-process join index; PostgreSQL joins in the database",
-    "tests/webapp/test_map.py::test_mbtiles_basemap_and_gcj02_notice":
-        "SQLite-only: builds a second runtime with the default SQLite database in the same data dir",
 }
 
 #: Tests of other modules that need a small fix to pass on PostgreSQL (node id -> reason). Marked

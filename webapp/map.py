@@ -2,20 +2,19 @@
 
 ``/map`` is a normal page (strict CSP) with the filter form and the datum notice; the map itself
 is ``/map/frame`` (folium writes inline scripts, so that route alone allows ``'unsafe-inline'``
-scripts) shown in an ``<iframe sandbox>``. An optional local MBTiles basemap is served from
+scripts) shown in an ``<iframe sandbox>``. An optional local MBTiles or PMTiles basemap is served from
 ``/tiles/<z>/<x>/<y>``.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from fieldkit import queries
+from fieldkit import basemap, queries
 from fieldkit.geo import chinese
 from fieldkit.store.models import LAYER_KINDS
 
@@ -132,25 +131,17 @@ def _basemap_config() -> dict | None:
 @bp.get("/tiles/<int:z>/<int:x>/<int:y>")
 @role_required()
 def tile(z: int, x: int, y: int):
-    """A raster tile from the configured local ``.mbtiles`` file (TMS rows flipped to XYZ)."""
+    """A raster tile (XYZ) from the configured local ``.mbtiles`` or ``.pmtiles`` file.
+
+    No such tile, no local basemap, or an unreadable file → 404 (the last logged as a warning)."""
     path = runtime().settings.basemap_url
-    if not path or "://" in path or not Path(path).is_file():
+    if not basemap.is_local(path) or not basemap.in_range(z, x, y) or not Path(path).is_file():
         abort(404)
-    data = _read_tile(Path(path), z, x, (1 << z) - 1 - y) if 0 <= z <= 30 else None
+    try:
+        data = basemap.cached_tiles(path).get(z, x, y)
+    except basemap.BasemapError as exc:
+        current_app.logger.warning("%s", exc)
+        abort(404)
     if data is None:
         abort(404)
-    mime = "image/png" if data[:4] == b"\x89PNG" else "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
-    return data, 200, {"Content-Type": mime, "Cache-Control": "private, max-age=86400"}
-
-
-def _read_tile(path: Path, z: int, x: int, tms_y: int) -> bytes | None:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
-                           (z, x, tms_y)).fetchone()
-    except sqlite3.DatabaseError:
-        current_app.logger.warning("basemap %s is not a readable MBTiles file", path)
-        return None
-    finally:
-        conn.close()
-    return bytes(row[0]) if row else None
+    return data, 200, {"Content-Type": basemap.mime(data), "Cache-Control": "private, max-age=86400"}

@@ -15,7 +15,7 @@ from fieldkit.store import Photo
 
 from .api import runtime
 from .map import source_labels
-from .security import csp, current_viewer, role_required
+from .security import csp, current_viewer, recent_login_required, role_required
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
 PAGE_SIZE = 50
@@ -70,6 +70,7 @@ def thumb(photo_id: int):
 
 @bp.get("/<int:photo_id>/original")
 @role_required()
+@recent_login_required
 @csp(sandbox="", default_src="'none'")
 def original(photo_id: int):
     """The untouched original, as an attachment, to those allowed to download it."""

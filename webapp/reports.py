@@ -37,7 +37,7 @@ from fieldkit.store.models_cases import Case
 
 from .api import json_response, runtime
 from .jobs import registry
-from .security import current_viewer, role_required
+from .security import current_viewer, recent_login_required, role_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 STAFF = ("reviewer", "admin")
@@ -108,6 +108,7 @@ def wants_json_reply() -> bool:
 
 @bp.post("")
 @role_required(*STAFF)
+@recent_login_required
 def start():
     """Start an export job; JSON ``{id, status_url, download_url, ...}`` (202) for scripts,
     otherwise a redirect to the page showing the job. A bad field → 400 naming the field."""

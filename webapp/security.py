@@ -4,25 +4,43 @@ Cookies are ``HttpOnly`` and ``SameSite=Lax``, and ``Secure`` by default, which 
 only send them over HTTPS (and to ``localhost``). For a plain-HTTP intranet deployment set
 ``FIELDKIT_INSECURE_COOKIES=1`` in the environment, otherwise login cannot work there; the login
 page warns when it detects that situation. ``TESTING`` apps use insecure cookies too.
+
+Behind a reverse proxy (nginx) set ``FIELDKIT_TRUSTED_PROXIES`` to the number of proxies in front
+of the app: only then is werkzeug's ``ProxyFix`` applied, so ``X-Forwarded-For``/``-Proto`` set by
+those proxies give the client address (used by the login rate limiter) and the scheme. With the
+default 0 the headers are ignored, since any client could forge them.
+
+Re-authentication: there is no "remember me" cookie, so every session starts fresh from the login
+form and Flask-Login's ``fresh_login_required`` alone would never ask again. Sensitive actions
+(downloading an original, starting an export or report) therefore use
+:func:`recent_login_required`: the password must have been entered within ``REAUTH_MAX_AGE``
+(Flask config, default 12 hours) in this session, and the session must be fresh in Flask-Login's
+sense; otherwise the user is sent to ``/reauth`` to enter the password again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import os
+import time
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
-from flask_login import AnonymousUserMixin, LoginManager, current_user
+from flask import Flask, abort, current_app, flash, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin, LoginManager, current_user, login_fresh
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fieldkit import users as users_lib
 from fieldkit.store import User
 
 ROLES = users_lib.ROLES
 INSECURE_COOKIES_ENV = "FIELDKIT_INSECURE_COOKIES"
+REAUTH_MAX_AGE = dt.timedelta(hours=12)
+AUTH_AT = "auth_at"  # session key: when the password was last entered (UNIX seconds)
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -86,6 +104,7 @@ def default_config(testing: bool, env=os.environ) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # valid for the session: phones keep forms open for long
+        "REAUTH_MAX_AGE": REAUTH_MAX_AGE,
     }
 
 
@@ -98,8 +117,53 @@ def init_security(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     csrf.init_app(app)
+    apply_proxy_fix(app, app.extensions["fieldkit"].settings.trusted_proxies)
     app.after_request(set_security_headers)
     app.context_processor(lambda: {"current_viewer": current_viewer, "may_visit": may_visit})
+
+
+def apply_proxy_fix(app: Flask, proxies: int) -> None:
+    """Trust ``X-Forwarded-For``/``-Proto`` from ``proxies`` reverse proxies (none when 0)."""
+    if proxies < 0:
+        raise ValueError(f"FIELDKIT_TRUSTED_PROXIES={proxies}: must be 0 or more")
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
+def mark_authenticated() -> None:
+    """Record in the session that the password was entered just now (login or re-authentication)."""
+    session[AUTH_AT] = int(time.time())
+
+
+def login_is_recent() -> bool:
+    """True when this session is fresh and its password was entered within ``REAUTH_MAX_AGE``."""
+    at = session.get(AUTH_AT)
+    if not login_fresh() or not isinstance(at, int):
+        return False
+    age = time.time() - at
+    return 0 <= age <= current_app.config["REAUTH_MAX_AGE"].total_seconds()
+
+
+def recent_login_required(view):
+    """Like Flask-Login's ``fresh_login_required``, plus an age limit: ask for the password again
+    (``/reauth``) unless it was entered within ``REAUTH_MAX_AGE``. Scripts asking for JSON get 401
+    JSON with ``reauth_url``. Put it below :func:`role_required`."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if login_is_recent():
+            return view(*args, **kwargs)
+        back = request.full_path.rstrip("?") if request.method == "GET" else request.path
+        target = url_for("auth.reauth", next=back)
+        message = _("For this action, please enter your password again.")
+        if wants_json() or request.accept_mimetypes.best == "application/json":
+            return jsonify(error=message, type="ReauthenticationRequired", reauth_url=target), 401
+        flash(message, "info")
+        return redirect(target)
+
+    return wrapped
 
 
 def _hash_tag(password_hash: str) -> str:

@@ -1,23 +1,26 @@
-"""Raster tiles from a local MBTiles file under the overview map (offline; never downloads).
+"""Raster tiles from a local MBTiles or PMTiles file under the overview map (offline; never downloads).
 
-A remote URL (anything with ``://``), a missing file or a file that is not MBTiles is skipped
-silently: the basemap is decoration, the map is complete without it.
+The file is read through :mod:`fieldkit.basemap`. A remote URL (anything with ``://``), a missing
+file or a file that is not a readable tile archive is skipped (with a logged warning for a file
+that exists but cannot be read): the basemap is decoration, the map is complete without it.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..basemap import BasemapError, TileSource, is_local, open_tiles
 from ..geo import chinese
 from ..queries import BBox
 
 MAX_TILES = 64
+log = logging.getLogger(__name__)
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -38,11 +41,6 @@ def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
     return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
 
 
-def _zoom_range(conn: sqlite3.Connection) -> tuple[int, int] | None:
-    row = conn.execute("SELECT min(zoom_level), max(zoom_level) FROM tiles").fetchone()
-    return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
-
-
 def choose_zoom(extent: BBox, width_px: int, zooms: tuple[int, int]) -> int:
     """The zoom whose tiles best match the map's resolution, capped at :data:`MAX_TILES` tiles."""
     deg_per_px = extent.width / max(width_px, 1)
@@ -58,23 +56,18 @@ def choose_zoom(extent: BBox, width_px: int, zooms: tuple[int, int]) -> int:
 
 
 def draw_mbtiles(ax, source: str, extent: BBox, width_px: int, datum: str = "wgs84") -> int:
-    """Draw the tiles of ``source`` (a .mbtiles path) covering ``extent``; return tiles drawn."""
-    if not source or "://" in source or not Path(source).is_file():
+    """Draw the tiles of ``source`` (a .mbtiles or .pmtiles path) covering ``extent``; return tiles drawn."""
+    if not is_local(source) or not Path(source).is_file():
         return 0
     try:
-        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    except sqlite3.Error:
+        return _draw(ax, open_tiles(source), extent, width_px, datum)
+    except BasemapError as exc:
+        log.warning("report map drawn without basemap: %s", exc)
         return 0
-    try:
-        return _draw(ax, conn, extent, width_px, datum)
-    except sqlite3.DatabaseError:
-        return 0
-    finally:
-        conn.close()
 
 
-def _draw(ax, conn, extent: BBox, width_px: int, datum: str) -> int:
-    zooms = _zoom_range(conn)
+def _draw(ax, tiles: TileSource, extent: BBox, width_px: int, datum: str) -> int:
+    zooms = tiles.zoom_range()
     if zooms is None:
         return 0
     dx = dy = 0.0
@@ -88,12 +81,11 @@ def _draw(ax, conn, extent: BBox, width_px: int, datum: str) -> int:
     drawn = 0
     for x in range(x0, x1 + 1):
         for y in range(y0, y1 + 1):
-            row = conn.execute("SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?",
-                               (z, x, (1 << z) - 1 - y)).fetchone()
-            if row is None:
+            data = tiles.get(z, x, y)
+            if data is None:
                 continue
             try:
-                with Image.open(io.BytesIO(bytes(row[0]))) as img:
+                with Image.open(io.BytesIO(data)) as img:
                     pixels = np.asarray(img.convert("RGB"))
             except (OSError, UnidentifiedImageError):
                 continue
@@ -101,3 +93,7 @@ def _draw(ax, conn, extent: BBox, width_px: int, datum: str) -> int:
             ax.imshow(pixels, extent=(w - dx, e - dx, s - dy, n - dy), interpolation="bilinear", zorder=0)
             drawn += 1
     return drawn
+
+
+#: The same function under the name of what it draws now (MBTiles or PMTiles).
+draw_basemap = draw_mbtiles

@@ -11,6 +11,7 @@ from .models import (
     PhotoSubmission,
     User,
 )
+from .models_auth import LoginAttempt
 from .models_cases import AuditEntry, Case, CaseEvent, CaseFinding, Finding, FindingPhoto
 from .models_documents import DbSequenceStore, DocSequence, SuggestionRecord
 from .models_lookback import LookBack, LookBackPair, LookBackVerdict, Recurrence
@@ -29,6 +30,7 @@ __all__ = [
     "Feature",
     "Inspection",
     "Layer",
+    "LoginAttempt",
     "LookBack",
     "LookBackPair",
     "LookBackVerdict",

@@ -1,8 +1,9 @@
-"""Map page (offline, sandboxed frame, datum notice, MBTiles route) and the photo page."""
+"""Map page (offline, sandboxed frame, datum notice, MBTiles/PMTiles route) and the photo page."""
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 import sqlite3
 
@@ -99,7 +100,7 @@ def make_mbtiles(path, tile: bytes) -> None:
 def test_mbtiles_basemap_and_gcj02_notice(runtime, users, tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
     make_mbtiles(tmp_path / "base.mbtiles", png)
-    settings = Settings.from_env(env={}, data_dir=runtime.settings.data_dir,
+    settings = Settings.from_env(env={}, data_dir=runtime.settings.data_dir, database_url=runtime.settings.database_url,
                                  basemap_url=str(tmp_path / "base.mbtiles"), basemap_datum="gcj02")
     rt = Runtime(settings)
     client = create_app({"TESTING": True}, runtime=rt).test_client()
@@ -109,6 +110,50 @@ def test_mbtiles_basemap_and_gcj02_notice(runtime, users, tmp_path):
     assert client.get("/tiles/1/0/0").status_code == 404
     assert "GCJ-02" in client.get("/map").get_data(as_text=True)
     assert '"url":"/tiles/{z}/{x}/{y}"' in client.get("/map/frame").get_data(as_text=True)
+    rt.db.dispose()
+
+
+def _tile_client(runtime, basemap_path):
+    settings = Settings.from_env(env={}, data_dir=runtime.settings.data_dir,
+                                 database_url=runtime.settings.database_url, basemap_url=str(basemap_path))
+    rt = Runtime(settings)
+    app = create_app({"TESTING": True}, runtime=rt)
+    client = app.test_client()
+    assert do_login(client, "rev").status_code == 302
+    return rt, app, client
+
+
+def test_pmtiles_and_mbtiles_routes_serve_the_same_tiles(runtime, users, tmp_path):
+    from tests.unit.test_basemap import sample_tiles, write_mbtiles, write_pmtiles
+
+    tiles = sample_tiles()
+    write_mbtiles(tmp_path / "base.mbtiles", tiles)
+    write_pmtiles(tmp_path / "base.pmtiles", tiles)
+    served = {}
+    for name in ("base.mbtiles", "base.pmtiles"):
+        rt, _app, client = _tile_client(runtime, tmp_path / name)
+        for zxy in [(0, 0, 0), (2, 3, 1), (3, 0, 7), (3, 2, 5)]:
+            got = client.get("/tiles/{}/{}/{}".format(*zxy))
+            assert got.status_code == 200 and got.mimetype == "image/png", (name, zxy)
+            assert got.data == tiles[zxy]
+            served[name, zxy] = got.data
+        for missing in ["/tiles/3/6/1", "/tiles/4/0/0", "/tiles/2/4/0", "/tiles/31/0/0"]:
+            assert client.get(missing).status_code == 404, (name, missing)
+        assert '"url":"/tiles/{z}/{x}/{y}"' in client.get("/map/frame").get_data(as_text=True)
+        rt.db.dispose()
+    assert served["base.mbtiles", (2, 3, 1)] == served["base.pmtiles", (2, 3, 1)]
+
+
+@pytest.mark.parametrize("content", [b"PMTiles\x03" + b"\x00" * 200, b"SQLite format 3\x00" + b"\xff" * 500,
+                                     b"<html>not tiles</html>"])
+def test_corrupt_basemap_gives_404_and_a_warning(runtime, users, tmp_path, caplog, content):
+    path = tmp_path / "broken.pmtiles"
+    path.write_bytes(content)
+    rt, app, client = _tile_client(runtime, path)
+    with caplog.at_level(logging.WARNING, logger=app.logger.name):
+        response = client.get("/tiles/0/0/0")
+    assert response.status_code == 404
+    assert any("broken.pmtiles" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     rt.db.dispose()
 
 

@@ -44,6 +44,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/login"): Case(PUBLIC),
     ("POST", "/login"): Case(PUBLIC, data={"username": "nobody", "password": "wrong-password"}),
     ("POST", "/logout"): Case(PUBLIC),
+    ("GET", "/reauth"): Case(ALL),
+    ("POST", "/reauth"): Case(ALL, data={"password": "wrong-password"}),
     ("GET", "/admin/users"): Case(frozenset({"admin"})),
     ("POST", "/admin/users"): Case(
         frozenset({"admin"}),
