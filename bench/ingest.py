@@ -35,6 +35,7 @@ from fieldkit.settings import Settings  # noqa: E402
 
 N_PHOTOS = 200
 N_NAIVE = 40
+RUNS = 2
 WIDTH, HEIGHT = 4000, 3000
 NOISE_SIGMA = 9.5
 PAD = 64
@@ -120,7 +121,7 @@ def rate(fn, files: list[str], workers: int) -> tuple[float, int]:
 
 
 def run_ingest(files: list[str], workers: int, root: Path) -> tuple[float, int]:
-    rt = Runtime(Settings.from_env(env={}, data_dir=root / "data", ingest_workers=workers))
+    rt = Runtime(Settings.from_env(env={}, data_dir=root, ingest_workers=workers))
     rt.db  # migrate before the clock  # noqa: B018
     start = time.perf_counter()
     summary = ingest_paths(rt, files, workers=workers)
@@ -129,6 +130,14 @@ def run_ingest(files: list[str], workers: int, root: Path) -> tuple[float, int]:
     if summary.counts() != {"ingested": len(files), "duplicates": 0, "unplaced": 0, "failed": 0}:
         raise SystemExit(f"ingest did not ingest every photo: {summary.counts()} {summary.failures()[:3]}")
     return len(files) / elapsed, summary.peak_worker_kb
+
+
+def settle(files: list[str]) -> None:
+    """Before each measured run: flush dirty pages (a previous ingest wrote ~1 GB) and read every
+    photo once, so each run reads from the page cache and pays for no other run's writes."""
+    os.sync()
+    for f in files:
+        Path(f).read_bytes()
 
 
 def main() -> None:
@@ -145,14 +154,20 @@ def main() -> None:
         if not 3.0 <= mb.mean() <= 4.0:
             print("warning: mean file size outside 3-4 MB", file=sys.stderr)
         files = sorted(str(p) for p in photos.iterdir())
-        for f in files:  # warm the page cache so every measurement reads from memory
-            Path(f).read_bytes()
-        floor, floor_kb = rate(_floor_one, files, workers)
-        print(f"(a) floor   read+sha256+draft 1/2 decode: {floor:6.1f} photos/s (worker peak {floor_kb / 1024:.0f} MB)")
+        floors, ingests = [], []
+        for run in range(RUNS):  # best of each: other processes only ever slow a run down
+            settle(files)
+            floors.append(rate(_floor_one, files, workers))
+            settle(files)
+            ingests.append(run_ingest(files, workers, root / f"run{run}"))
+        (floor, floor_kb), (ingest, peak_kb) = max(floors), max(ingests)
+        print(f"(a) floor   read+sha256+draft 1/2 decode: {floor:6.1f} photos/s, best of "
+              f"{', '.join(f'{f:.1f}' for f, _ in floors)} (worker peak {floor_kb / 1024:.0f} MB)")
+        settle(files)
         naive, _ = rate(_naive_one, files[:N_NAIVE], workers)
         print(f"(b) naive   full decode + LANCZOS 1600/320: {naive:6.1f} photos/s ({N_NAIVE} photos)")
-        ingest, peak_kb = run_ingest(files, workers, root)
-        print(f"(c) ingest  end to end:                   {ingest:6.1f} photos/s (worker peak growth {peak_kb / 1024:.0f} MB)")
+        print(f"(c) ingest  end to end:                   {ingest:6.1f} photos/s, best of "
+              f"{', '.join(f'{i:.1f}' for i, _ in ingests)} (worker peak growth {peak_kb / 1024:.0f} MB)")
         print(f"ingest / floor = {ingest / floor:.2f} (target >= 0.70); ingest / naive = {ingest / naive:.1f}x")
     print(json.dumps({
         "ingest_per_s": round(ingest, 1), "floor_per_s": round(floor, 1), "naive_per_s": round(naive, 1),
