@@ -36,6 +36,7 @@ from fieldkit.documents.drafting import (
 from fieldkit.documents.numbering import NumberingScheme
 from fieldkit.errors import ConflictError, InputError, NotFoundError, StorageError
 from fieldkit.findings.service import get_finding, list_findings
+from fieldkit.lookback.recurrence import recurrences
 from fieldkit.store.models import Layer, User, utcnow
 from fieldkit.store.models_cases import Case
 
@@ -139,7 +140,8 @@ def _layer_body(layer_id: int | None) -> str | None:
 @bp.get("/<int:case_id>")
 @role_required(*STAFF)
 def detail(case_id: int):
-    """The case: findings, timeline, pending deadlines, allowed actions, the suggestion versions."""
+    """The case: findings, timeline, pending deadlines, allowed actions, the suggestion versions and
+    the later findings flagged as recurrences (反弹) of it."""
     rt = runtime()
     case = cases_lib.get_case(rt, case_id)
     facts = cases_lib.case_facts(rt, case_id)
@@ -152,8 +154,14 @@ def detail(case_id: int):
                            date_fields=DATE_FIELDS, methods=SERVICE_METHODS, editable=editable,
                            candidates=_candidates() if editable else [], categories=taxonomy().categories(),
                            action_labels=ACTION_LABELS, field_labels=FIELD_LABELS, state_labels=CASE_STATE_LABELS,
-                           draft_labels=DRAFT_LABELS,
+                           draft_labels=DRAFT_LABELS, later_recurrences=later_recurrences(case_id),
                            text_fields=TEXT_FIELDS, list_fields=LIST_FIELDS)
+
+
+def later_recurrences(case_id: int) -> list[tuple]:
+    """(recurrence, finding view) of each new finding flagged as a recurrence (反弹) of this case."""
+    rt = runtime()
+    return [(r, get_finding(rt, r.finding_id, taxonomy())) for r in recurrences(rt, old_case_id=case_id)]
 
 
 def _candidates():

@@ -31,8 +31,10 @@ from fieldkit.findings.service import (
     update_finding,
 )
 from fieldkit.findings.taxonomy import SEVERITIES, Category, load_taxonomy
+from fieldkit.lookback.recurrence import recurrences
 from fieldkit.store.models import Layer, PhotoFeatureLink, User
 from fieldkit.store.models_cases import FINDING_STATES, AuditEntry
+from fieldkit.store.models_lookback import Recurrence
 
 from .api import runtime
 from .i18n import current_lang
@@ -44,7 +46,8 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 FINDING_STATE_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
 SEVERITY_LABELS = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High"), "critical": _l("Critical")}
 URGENCY_LABELS = {"normal": _l("Normal"), "urgent": _l("Urgent")}
-FINDING_ACTION_LABELS = {"record": _l("Recorded"), "edit": _l("Edited"), "close": _l("Closed")}
+FINDING_ACTION_LABELS = {"record": _l("Recorded"), "edit": _l("Edited"), "close": _l("Closed"),
+                         "flag_recurrence": _l("Flagged as a recurrence")}
 
 
 @bp.app_template_filter("local_time")
@@ -128,6 +131,10 @@ def new(photo_id: int):
     for hint in rec.duplicates:
         flash(_("An open finding of the same category is within 250 m: #%(id)s (%(m)s m)",
                 id=hint.finding_id, m=round(hint.distance_m)), "warning")
+    for flag in recurrences(runtime(), finding_id=rec.id):
+        flash(_("Recurrence: case #%(id)s (%(title)s) near this place closed on %(date)s, %(m)s m away.",
+                id=flag.old_case_id, title=flag.old_case_title, date=flag.old_closed_on.isoformat(),
+                m=round(flag.distance_m)), "warning")
     return redirect(url_for("findings.detail", finding_id=rec.id))
 
 
@@ -157,13 +164,25 @@ def index():
     rows = [v for v in list_findings(runtime(), taxonomy=taxonomy(), **filters) if visible(v, creators)]
     return render_template("findings/list.html", findings=rows, filters=request.args,
                            domains=taxonomy().domains, categories=taxonomy().categories(),
-                           states=FINDING_STATES)
+                           states=FINDING_STATES, flagged=flagged_ids({v.id for v in rows}))
+
+
+def flagged_ids(finding_ids: set[int]) -> set[int]:
+    """Which of ``finding_ids`` are flagged as a recurrence (反弹) of a closed case, in one query.
+
+    Recurrence rows are few, so every flagged id is read and intersected here: no bound
+    parameter per finding, whatever the length of the list."""
+    if not finding_ids:
+        return set()
+    with runtime().db.session() as s:
+        return finding_ids & set(s.scalars(select(Recurrence.finding_id).distinct()))
 
 
 @bp.get("/findings/<int:finding_id>")
 @role_required()
 def detail(finding_id: int):
-    """One finding: category, legal basis, note, feature and chainage, photos, history."""
+    """One finding: category, legal basis, note, feature and chainage, photos, history, and the
+    closed cases it is flagged as a recurrence (反弹) of (linked for the roles that may open cases)."""
     view = load_visible(finding_id)
     tax = taxonomy()
     category = tax.get(view.category_id) if view.category_id in tax else None
@@ -177,7 +196,8 @@ def detail(finding_id: int):
     return render_template("findings/detail.html", f=view, category=category, history=history,
                            names=names, photos=photos, may_change=may_change(view, viewer),
                            groups=_all_categories(), severities=SEVERITIES,
-                           action_labels=FINDING_ACTION_LABELS)
+                           action_labels=FINDING_ACTION_LABELS,
+                           recurrences=recurrences(runtime(), finding_id=finding_id))
 
 
 def may_change(view: FindingView, viewer: User) -> bool:

@@ -18,6 +18,7 @@ from fieldkit.join import clear_index_cache
 from fieldkit.photos.ingest import ingest_upload
 from fieldkit.store.models import Feature, Layer, utcnow
 from tests.photo_factory import make_jpeg
+from tests.webapp.test_findings_web import closed_case_at
 
 LON0, LAT0 = 101.97, 38.25
 BODY = "永昌县文化和旅游局"
@@ -275,3 +276,22 @@ def test_every_draft_field_is_editable_until_issued(client, login, csrf_token, f
     assert "金昌市人民检察院" in text and "墙体有大面积涂鸦" in text and "金昌市文物局" in text
     login(client, "insp")
     assert post(client, csrf_token(client), f"/cases/{case_id}/suggestions/{record.id}", cc="x").status_code == 403
+
+
+def test_closed_case_lists_later_recurrences(client, login, csrf_token, runtime, users, findings):
+    old_case = closed_case_at(runtime, users["rev"].id, *east(1500), title="远处涂污", body=BODY)
+    login(client, "rev")
+    html = client.get(f"/cases/{old_case}?lang=zh_CN").get_data(as_text=True)
+    assert "后续反弹" in html and "结案后此处附近没有新的问题。" in html
+    lon, lat = east(1580)  # a new finding 80 m from the old one, observed after the closing
+    data = make_jpeg(width=90, lat=lat, lon=lon, taken_at="2025:06:01 10:00:00", offset="+08:00")
+    photo = ingest_upload(runtime, data, "反弹.jpg", uploaded_by=users["insp"].id).photo_id
+    new = record_finding(runtime, photo_ids=[photo], category_id="gw-graffiti", actor_id=users["insp"].id).id
+    block = client.get(f"/cases/{old_case}?lang=zh_CN").get_data(as_text=True).split('id="recurrences"')[1]
+    block = block.split("</ul>")[0]
+    assert f'href="/findings/{new}"' in block and "在长城上刻划、涂污" in block and "相距 80 米" in block
+    assert "2025-06-01 10:00" in block and all(f'href="/findings/{i}"' not in block for i in findings)
+    english = client.get(f"/cases/{old_case}?lang=en").get_data(as_text=True)
+    assert "Later recurrences" in english and "80 m away" in english
+    open_case_page = client.get(f"/cases/{open_case(client, csrf_token(client), findings)}").get_data(as_text=True)
+    assert 'id="recurrences"' not in open_case_page  # only closed cases (or flagged ones) have the block

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from shapely import LineString
 
+from fieldkit import cases
 from fieldkit.geo.measure import GEOD
 from fieldkit.join import clear_index_cache
 from fieldkit.photos.ingest import ingest_upload
 from fieldkit.store.models import Feature, Layer
+from tests.integration.test_lookback_setup import add_finding, served_case
 from tests.photo_factory import make_jpeg
 
 LON0, LAT0 = 116.02, 40.36
@@ -204,3 +207,44 @@ def test_edit_and_close_a_finding_by_role_and_state(client, login, csrf_token, w
     assert again.status_code == 409 and "only open findings change" in again.get_data(as_text=True)
     assert client.post(f"/findings/{fid}/close", data={"csrf_token": token, "reason": "x"}).status_code == 409
     assert get_finding(runtime, fid).note == "复核"
+
+
+def closed_case_at(rt, user_id: int, lon: float, lat: float, *, closed_on=dt.date(2025, 3, 12),
+                   title: str = "八达岭北段涂污", body: str = "延庆区文化和旅游局") -> int:
+    """A great-wall case on an old graffiti finding at (lon, lat): served, replied, followed up and
+    closed as rectified on ``closed_on``."""
+    old = add_finding(rt, user_id, [], lon, lat, category="gw-graffiti", observed_at=dt.datetime(2024, 12, 20, 2))
+    case_id = served_case(rt, user_id, [old], served_on=dt.date(2025, 1, 10), reply_on=dt.date(2025, 3, 1),
+                          title=title, body=body)
+    at = dt.datetime.combine(closed_on, dt.time(2))
+    cases.apply(rt, case_id, "start_follow_up", user_id, at=at)
+    cases.apply(rt, case_id, "close", user_id, at=at, ended_on=closed_on)
+    return case_id
+
+
+def test_recurrence_notice_links_the_old_case_for_staff_only(app, client, login, csrf_token, runtime, users,
+                                                             world):
+    case_id = closed_case_at(runtime, users["rev"].id, *east(0))
+    login(client, "insp")
+    token = csrf_token(client)
+    new = record(client, token, world["b"])  # 100 m from the closed case's place, photo of 2025-05-06
+    new_id = finding_id(new)
+    page = client.get(new.headers["Location"] + "?lang=zh_CN").get_data(as_text=True)
+    assert f"反弹：附近的案件 #{case_id}（八达岭北段涂污）已于 2025-03-12 结案，相距 100 米。" in page  # flash
+    notice = page.split('class="flash flash-warning fk-recurrence"')[1].split("</section>")[0]
+    assert "<h2" in notice and "反弹" in notice and f"#{case_id} 八达岭北段涂污" in notice
+    assert "延庆区文化和旅游局" in notice and "2025-03-12 结案" in notice and "相距 100 米" in notice
+    assert f'href="/cases/{case_id}"' not in page  # inspectors may not open cases
+    far = finding_id(record(client, token, world["far"]))  # 1.5 km away: not a recurrence
+    assert "fk-recurrence" not in client.get(f"/findings/{far}").get_data(as_text=True)
+    listing = client.get("/findings").get_data(as_text=True)
+    cells = {int(m[1]): m[2] for m in re.finditer(r'<td><a href="/findings/(\d+)">#\d+</a>(.*?)</td>', listing)}
+    assert "fk-recurrence-badge" in cells[new_id] and ">反弹</strong>" in cells[new_id] and cells[far] == ""
+    assert listing.count("fk-recurrence-badge") == 1
+    staff = app.test_client()
+    login(staff, "rev")
+    page = staff.get(f"/findings/{new_id}?lang=en").get_data(as_text=True)
+    assert f'<a href="/cases/{case_id}">Case #{case_id} 八达岭北段涂污</a>' in page
+    assert "Recurrence" in page and "closed on 2025-03-12" in page and "100 m away" in page
+    assert "Flagged as a recurrence" in page  # the history names the audit entry
+    assert staff.get(f"/cases/{case_id}").status_code == 200 and client.get(f"/cases/{case_id}").status_code == 403
