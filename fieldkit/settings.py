@@ -39,6 +39,8 @@ class Settings:
     doc_org: str = "示"
     font_dir: Path | None = None
     trusted_proxies: int = 0
+    recurrence_months: int = 12
+    recurrence_radius_m: int = 250
 
     @property
     def db_url(self) -> str:
@@ -95,5 +97,9 @@ SETTINGS_HELP: dict[str, str] = {
     "doc_org": "Organ mark that opens document numbers, e.g. 金 for 金检行公建〔2025〕3号.",
     "trusted_proxies": "Reverse proxies in front of the web app (1 behind nginx) whose X-Forwarded-For/-Proto "
                        "headers are trusted for the client address and scheme; 0 (default) trusts none.",
+    "recurrence_months": "A new finding near a place whose case closed this many months ago or less is "
+                         "flagged as a recurrence (反弹) and linked to that case.",
+    "recurrence_radius_m": "How near (metres) a new finding must be to a closed case's findings to count as "
+                           "a recurrence (反弹).",
     "font_dir": "Folder searched first for 仿宋/小标宋/楷体/黑体 TrueType files for the PDF (e.g. simfang.ttf).",
 }

@@ -203,7 +203,8 @@ def record_finding(
         hints = _nearby(s, category.id, lon_, lat_, duplicate_radius_m, exclude=finding.id)
     from ..lookback.recurrence import flag_recurrence  # lazy: lookback imports findings
 
-    flag_recurrence(rt, finding.id, actor_id, at=at, taxonomy=taxonomy)
+    flag_recurrence(rt, finding.id, actor_id, at=at, taxonomy=taxonomy, months=rt.settings.recurrence_months,
+                    radius_m=rt.settings.recurrence_radius_m)
     return RecordedFinding(
         finding.id,
         category.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import docx
@@ -22,6 +23,8 @@ from fieldkit.lookback import (
     recurrences,
     scorecards,
 )
+from fieldkit.runtime import Runtime
+from fieldkit.settings import Settings
 from tests.integration.test_lookback_setup import T0, add_finding, add_photo, add_user, served_case
 
 D = dt.date
@@ -128,3 +131,18 @@ def test_lookback_record_docx_and_pdf(runtime, known, tmp_path):
     for needle in ("回头看记录", "整改前", "整改后", "已整改", "马营沟村北侧", A_BODY):
         assert needle in pdf_text
     assert sum(len(page.images) for page in reader.pages) == 2
+
+
+def test_recurrence_window_and_radius_come_from_the_settings(runtime, known):
+    """FIELDKIT_RECURRENCE_RADIUS_M / _MONTHS reach record_finding's recurrence check."""
+    li, c1 = known["li"], known["cases"][0]
+    wide = Runtime(dataclasses.replace(runtime.settings, recurrence_radius_m=500, recurrence_months=14))
+    try:
+        far = add_photo(wide, SPOT[0], SPOT[1] + 400 * M, seed=71)
+        rec_far = record_finding(wide, photo_ids=[far], category_id="gw-graffiti", actor_id=li,
+                                 observed_at=dt.datetime(2026, 4, 13))  # 400 m away, 13 months later
+        assert [f.old_case_id for f in recurrences(wide, finding_id=rec_far.id)] == [c1]
+    finally:
+        wide.db.dispose()
+    assert Settings.from_env(env={"FIELDKIT_RECURRENCE_RADIUS_M": "80", "FIELDKIT_RECURRENCE_MONTHS": "6"},
+                             data_dir=runtime.settings.data_dir).recurrence_radius_m == 80
