@@ -1,9 +1,11 @@
 """The meeting pack: a self-contained HTML map of a scope that opens from a USB stick.
 
-``make_pack`` writes a zip with ``index.html`` and ``thumbs/<sha256>.jpg`` (open index.html after
-unzipping; file:// is enough, no server, no internet); ``write_pack_html`` writes one HTML file
-with the thumbnails inlined as ``data:`` URIs. Thumbnails are the store's upright, metadata-free
-derivatives, so no EXIF (and no GPS beyond what the map shows) leaves in them.
+``make_pack`` writes a zip with ``index.html``, ``thumbs/<sha256>.jpg`` and ``charts/<name>.png``
+(open index.html after unzipping; file:// is enough, no server, no internet); ``write_pack_html``
+writes one HTML file with the thumbnails and charts inlined as ``data:`` URIs. The charts
+(findings by category, by responsible body, states, rectification over time) count the same
+findings as the map (:mod:`fieldkit.exports.pack_charts`). Thumbnails are the store's upright,
+metadata-free derivatives, so no EXIF (and no GPS beyond what the map shows) leaves in them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .labels import (
     to_beijing,
     zh,
 )
+from .pack_charts import PackChart, pack_charts
 from .pack_html import render_page
 from .scope import (
     UNRESTRICTED,
@@ -51,6 +54,7 @@ class PackResult:
     findings: int
     photos: int
     thumbs: int
+    charts: int = 0
 
 
 def pack_data(rt, scope: ExportScope, viewer: Any = UNRESTRICTED, *, title: str | None = None) -> dict[str, Any]:
@@ -113,9 +117,10 @@ def _thumbs(rt, data: dict, progress: Progress | None):
 
 def make_pack(rt, scope: ExportScope, path: str | Path, viewer: Any = UNRESTRICTED, *,
               title: str | None = None, progress: Progress | None = None) -> PackResult:
-    """Write the meeting pack zip (``index.html`` + ``thumbs/``); ``progress(done, total)`` is
-    called per photo. Slow part: one thumbnail read per photo."""
+    """Write the meeting pack zip (``index.html`` + ``thumbs/`` + ``charts/``); ``progress(done,
+    total)`` is called per photo. Slow parts: the four charts, one thumbnail read per photo."""
     data = pack_data(rt, scope, viewer, title=title)
+    charts = _charts(rt, scope, data)
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     thumbs = 0
@@ -126,30 +131,46 @@ def make_pack(rt, scope: ExportScope, path: str | Path, viewer: Any = UNRESTRICT
                 zf.writestr(zipfile.ZipInfo(name, (2000, 1, 1, 0, 0, 0)), blob, zipfile.ZIP_STORED)
                 photo["thumb"] = name
                 thumbs += 1
-            zf.writestr("index.html", render_page(data, data["title"]))
+            for chart in charts:
+                name = f"charts/{chart.name}.png"
+                zf.writestr(zipfile.ZipInfo(name, (2000, 1, 1, 0, 0, 0)), chart.png, zipfile.ZIP_STORED)
+            links = [(f"charts/{c.name}.png", c) for c in charts]
+            zf.writestr("index.html", render_page(data, data["title"], links))
         tmp.replace(path)
     except OSError as exc:
         raise StorageError(f"{path}: cannot write the meeting pack ({exc})") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    return _result(path, data, thumbs)
+    return _result(path, data, thumbs, charts)
 
 
 def write_pack_html(rt, scope: ExportScope, path: str | Path, viewer: Any = UNRESTRICTED, *,
                     title: str | None = None, progress: Progress | None = None) -> PackResult:
-    """Write the meeting pack as one HTML file, thumbnails inlined as ``data:`` URIs."""
+    """Write the meeting pack as one HTML file, thumbnails and charts inlined as ``data:`` URIs."""
     data = pack_data(rt, scope, viewer, title=title)
+    charts = _charts(rt, scope, data)
     thumbs = 0
     for photo, blob in _thumbs(rt, data, progress):
-        photo["thumb"] = "data:image/jpeg;base64," + base64.b64encode(blob).decode("ascii")
+        photo["thumb"] = _data_uri("image/jpeg", blob)
         thumbs += 1
     path = Path(path)
     try:
-        path.write_text(render_page(data, data["title"]), encoding="utf-8")
+        inline = [(_data_uri("image/png", c.png), c) for c in charts]
+        path.write_text(render_page(data, data["title"], inline), encoding="utf-8")
     except OSError as exc:
         raise StorageError(f"{path}: cannot write the meeting pack ({exc})") from exc
-    return _result(path, data, thumbs)
+    return _result(path, data, thumbs, charts)
 
 
-def _result(path: Path, data: dict, thumbs: int) -> PackResult:
-    return PackResult(path, len(data["features"]["features"]), len(data["findings"]), len(data["photos"]), thumbs)
+def _charts(rt, scope: ExportScope, data: dict) -> list[PackChart]:
+    """The pack's charts, drawn from exactly the findings ``data`` shows on the map."""
+    return pack_charts(rt, scope, [f["id"] for f in data["findings"]])
+
+
+def _data_uri(mime: str, blob: bytes) -> str:
+    return f"data:{mime};base64," + base64.b64encode(blob).decode("ascii")
+
+
+def _result(path: Path, data: dict, thumbs: int, charts: list[PackChart]) -> PackResult:
+    return PackResult(path, len(data["features"]["features"]), len(data["findings"]), len(data["photos"]), thumbs,
+                      len(charts))

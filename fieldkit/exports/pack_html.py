@@ -4,7 +4,9 @@ Safety: the data goes into a ``<script type="application/json">`` element with `
 ``&`` and U+2028/2029 escaped, so no value can close the element; the page's script builds
 every popup, tooltip and list entry with ``textContent`` (never ``innerHTML`` of data); a
 Content-Security-Policy forbids every network request (``connect-src 'none'``, images only
-from ``data:`` and files beside the page).
+from ``data:`` and files beside the page). Below the map a "统计图表" section shows the charts as
+plain ``<img>`` elements (``charts/*.png`` beside the page, or ``data:`` URIs), their alt text and
+captions HTML-escaped.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import html
 import importlib.util
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .pack_charts import PackChart
 
 LEAFLET_DIR = "leaflet-1.9.4"
+_MARKER_RE = re.compile(r"%%([A-Z_]+)%%")
 _CSS_URL_RE = re.compile(r"url\((images/[A-Za-z0-9_.-]+\.png)\)")
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
        "img-src data: file: 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'")
@@ -60,15 +65,27 @@ def json_for_script(data: Any) -> str:
     return text
 
 
-def render_page(data: dict[str, Any], title: str) -> str:
-    """The complete HTML page for ``data`` (see :func:`fieldkit.exports.pack.pack_data`)."""
+def charts_section(charts: Sequence[tuple[str, PackChart]]) -> str:
+    """The "统计图表" section: one ``<figure>`` per ``(image URL, chart)``; empty without charts."""
+    if not charts:
+        return ""
+    figures = "\n".join(
+        f'<figure class="fk-chart" data-chart="{html.escape(c.name)}">'
+        f'<img src="{html.escape(src)}" alt="{html.escape(c.alt)}" loading="eager">'
+        f"<figcaption>{html.escape(c.title)}：{html.escape(c.caption)}</figcaption></figure>"
+        for src, c in charts)
+    return ('<section id="fk-charts" aria-labelledby="fk-charts-title">'
+            f'<h2 id="fk-charts-title">统计图表</h2><div class="fk-chart-grid">\n{figures}\n</div></section>')
+
+
+def render_page(data: dict[str, Any], title: str, charts: Sequence[tuple[str, PackChart]] = ()) -> str:
+    """The complete HTML page for ``data`` (see :func:`fieldkit.exports.pack.pack_data`) with
+    ``charts`` as ``(image URL, chart)`` pairs shown below the map."""
     js, css = leaflet_assets()
-    return (PAGE.replace("%%TITLE%%", html.escape(title))
-            .replace("%%CSP%%", html.escape(CSP))
-            .replace("%%LEAFLET_CSS%%", css)
-            .replace("%%LEAFLET_JS%%", js)
-            .replace("%%DATA%%", json_for_script(data))
-            .replace("%%APP_JS%%", APP_JS))
+    parts = {"TITLE": html.escape(title), "CSP": html.escape(CSP), "CHARTS": charts_section(charts),
+             "LEAFLET_CSS": css, "LEAFLET_JS": js, "DATA": json_for_script(data), "APP_JS": APP_JS}
+    # one pass over the template: text put in (a title, the data) is never searched for markers
+    return _MARKER_RE.sub(lambda m: parts[m.group(1)], PAGE)
 
 
 PAGE = """<!DOCTYPE html>
@@ -80,12 +97,17 @@ PAGE = """<!DOCTYPE html>
 <title>%%TITLE%%</title>
 <style>%%LEAFLET_CSS%%</style>
 <style>
-html, body { margin: 0; height: 100%; font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }
-body { display: flex; flex-direction: column; }
+html, body { margin: 0; font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }
 header { padding: 6px 12px; background: #1f3b5a; color: #fff; }
 header h1 { font-size: 18px; margin: 0; }
 header p { margin: 2px 0 0; font-size: 13px; opacity: .85; }
-#map { flex: 1; background: #f4f1ea; }
+#map { height: calc(100vh - 56px); min-height: 360px; background: #f4f1ea; }
+#fk-charts { padding: 8px 12px 16px; }
+#fk-charts h2 { font-size: 17px; margin: 4px 0 8px; }
+.fk-chart-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px; }
+.fk-chart { margin: 0; border: 1px solid #ddd; padding: 6px; background: #fff; }
+.fk-chart img { display: block; width: 100%; height: auto; }
+.fk-chart figcaption { font-size: 13px; color: #444; margin-top: 4px; }
 .fk-legend { background: #fff; padding: 6px 8px; font-size: 13px; line-height: 1.6; border-radius: 4px; }
 .fk-swatch { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 4px; vertical-align: middle; }
 .fk-popup h3 { font-size: 15px; margin: 0 0 4px; }
@@ -98,6 +120,7 @@ header p { margin: 2px 0 0; font-size: 13px; opacity: .85; }
 <body>
 <header><h1 id="fk-title"></h1><p id="fk-scope"></p></header>
 <div id="map" role="application" aria-label="地图"></div>
+%%CHARTS%%
 <script type="application/json" id="fk-data">%%DATA%%</script>
 <script>%%LEAFLET_JS%%</script>
 <script>%%APP_JS%%</script>

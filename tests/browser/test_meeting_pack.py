@@ -1,24 +1,32 @@
 """The meeting pack in headless Chromium from a file:// URL with every network request blocked:
-markers drawn, Chinese popups, thumbnails from the zip, and no XSS from a hostile finding note.
+markers drawn, Chinese popups, thumbnails from the zip, the four charts (from ``charts/`` and
+inlined), and no XSS from a hostile finding note.
 
 Uses ``page``, ``request_log`` and ``screenshot`` from ``tests/browser/conftest.py``.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from fieldkit.exports.pack import make_pack, write_pack_html
 from fieldkit.exports.safety import is_safe_member
 from fieldkit.exports.scope import ExportScope
+from fieldkit.reports.charts import CHARTS
 from tests.integration import test_exports_world as _world_module
 from tests.integration.test_exports_world import CHINESE_NOTE, XSS_NOTE
 
 world = _world_module.world  # the fixture, shared from the world module
+_ALT_RE = re.compile(r"^统计图：.+")
+_INLINE_CHART_RE = re.compile(r'data-chart="(\w+)"><img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,6 +50,20 @@ def _offline(page, blocked: list[str]) -> None:
             route.abort()
 
     page.route("**/*", handle)
+
+
+def _expect_charts_loaded(page, widths: dict[str, int]) -> None:
+    """Every chart image decoded at its PNG's own pixel width, with a Chinese alt and caption."""
+    section = page.locator("#fk-charts")
+    expect(section.locator("h2")).to_have_text("统计图表")
+    imgs = section.locator("figure.fk-chart img")
+    expect(imgs).to_have_count(len(CHARTS))
+    for name in CHARTS:
+        img = section.locator(f'figure[data-chart="{name}"] img')
+        expect(img).to_have_js_property("complete", True)
+        expect(img).to_have_js_property("naturalWidth", widths[name])
+        expect(img).to_have_attribute("alt", _ALT_RE)
+        expect(section.locator(f'figure[data-chart="{name}"] figcaption')).not_to_be_empty()
 
 
 def _open(page, index: Path) -> None:
@@ -79,7 +101,12 @@ def test_pack_opens_offline_draws_markers_and_popups_are_text(world, tmp_path, p
     assert XSS_NOTE in hostile.text_content()
     assert page.evaluate("window.__xss") is None
     assert page.locator('img[src="x"]').count() == 0
-    screenshot(page, "meeting-pack")
+    with zipfile.ZipFile(tmp_path / "pack.zip") as zf:
+        widths = {n: Image.open(io.BytesIO(zf.read(f"charts/{n}.png"))).width for n in CHARTS}
+    assert all(w > 0 for w in widths.values())
+    _expect_charts_loaded(page, widths)
+    assert page.locator('#fk-charts img[src^="charts/"]').count() == len(CHARTS)
+    screenshot(page, "meeting-pack")  # full page: the map, then the charts below it
     assert blocked == [] and all(u.startswith(("file:", "data:")) for u in request_log), request_log
 
 
@@ -98,4 +125,7 @@ def test_single_file_pack_has_inline_thumbnails(world, tmp_path, page):
     assert imgs.first.evaluate("el => el.src.slice(0, 11)") == "data:image/"
     expect(imgs.first).to_have_js_property("complete", True)
     assert imgs.first.evaluate("el => el.naturalWidth") > 0
+    inlined = dict(_INLINE_CHART_RE.findall(html))
+    widths = {n: Image.open(io.BytesIO(base64.b64decode(inlined[n]))).width for n in CHARTS}
+    _expect_charts_loaded(page, widths)
     assert blocked == []
