@@ -24,9 +24,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from fieldkit.cases.deadlines import legal_date
+from fieldkit.cases.workflow import as_date
 from fieldkit.errors import InputError, NotFoundError
 from fieldkit.lookback import DueList, due_ics, due_lookbacks, gpx_bytes, kml_bytes, plan_trip, scorecards
-from fieldkit.lookback.common import LOOKBACK_STATES, as_date
+from fieldkit.lookback.common import LOOKBACK_STATES
 from fieldkit.reports.plotting import PALETTE, font, new_figure, png_bytes
 from fieldkit.store.models import User, utcnow
 from fieldkit.store.models_cases import Case, CaseFinding, Finding

@@ -251,7 +251,7 @@ def _inputs(action: Action, rule: Rule, data: Mapping[str, Any], at: dt.datetime
     values = {k: v for k, v in data.items() if v is not None}
     for key in rule.fields:
         if key in DATE_FIELDS and key in values:
-            values[key] = _as_date(values[key], f"{label}: {action}: {key}")
+            values[key] = as_date(values[key], f"{label}: {action}: {key}")
         elif key in DATE_FIELDS and key != "rectification_due":
             values[key] = legal_date(at)
     if "method" in values and values["method"] not in SERVICE_METHODS:
@@ -265,7 +265,8 @@ def _inputs(action: Action, rule: Rule, data: Mapping[str, Any], at: dt.datetime
     return values
 
 
-def _as_date(value: Any, where: str) -> dt.date:
+def as_date(value: Any, where: str) -> dt.date:
+    """``value`` (a date or ``YYYY-MM-DD``) as a date; InputError naming ``where`` otherwise."""
     if isinstance(value, dt.datetime):
         raise InputError(f"{where}: give a calendar date, not a date and time ({value!r})")
     if isinstance(value, dt.date):

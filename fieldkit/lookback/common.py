@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import InputError
 from ..store.lookup import get_or_raise
 from ..store.models_cases import Case, CaseFinding, Finding
 from ..store.models_lookback import LookBack
 
 #: Case states in which a look-back can be planned and is due (R77).
 LOOKBACK_STATES = ("awaiting_reply", "follow_up")
-
-
-def as_date(value: Any, where: str) -> dt.date:
-    """``value`` (a date or ``YYYY-MM-DD``) as a date; InputError naming ``where`` otherwise."""
-    if isinstance(value, dt.datetime):
-        raise InputError(f"{where}: give a calendar date, not a date and time ({value!r})")
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def case_label(case: Case) -> str:

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
+from ..cases.workflow import as_date
 from ..errors import ConflictError, InputError, NotFoundError
 from ..store.lookup import check_actor
 from ..store.models import Inspection, User, utcnow
 from ..store.models_lookback import LookBack
-from .common import LOOKBACK_STATES, as_date, case_label, load_case, load_lookback
+from .common import LOOKBACK_STATES, case_label, load_case, load_lookback
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

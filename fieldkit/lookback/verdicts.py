@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 
 from .. import audit, cases
 from ..cases.deadlines import DeadlineRules, legal_date
-from ..cases.workflow import Event
+from ..cases.workflow import Event, as_date
 from ..errors import ConflictError, InputError
 from ..store.lookup import check_actor, get_or_raise
 from ..store.models import utcnow
 from ..store.models_cases import Finding
 from ..store.models_lookback import VERDICTS, LookBackPair, LookBackVerdict
-from .common import LOOKBACK_STATES, as_date, case_findings, case_label, load_case, load_lookback
+from .common import LOOKBACK_STATES, case_findings, case_label, load_case, load_lookback
 
 VERDICT_ZH = {
     "rectified": "已整改",
