@@ -43,28 +43,31 @@ def follow_up_case(runtime, live_app) -> dict:
     return {"case": case, "finding": finding, "old": old, "users": ids}
 
 
-def test_lookback_pairs_verdict_and_closes_the_case(live_server, runtime, follow_up_case, page, login, screenshot,
-                                                     request_log, assert_same_origin):
-    case_id, finding_id = follow_up_case["case"], follow_up_case["finding"]
-    login(page, "rev")
-    page.goto(f"{live_server}/cases/{case_id}")
+def plan_lookback(page, inspector_id: int, planned_on: str = "2025-03-12") -> str:
+    """On an open case page: plan a look-back with one inspector and ``INSPECTION``; its URL."""
     form = page.locator("#plan-lookback")
     expect(form).to_be_visible()
-    form.locator("input[name=planned_on]").fill("2025-03-12")
-    form.locator(f"input[name=inspector_id][value='{follow_up_case['users']['insp']}']").check()
+    form.locator("input[name=planned_on]").fill(planned_on)
+    form.locator(f"input[name=inspector_id][value='{inspector_id}']").check()
     form.locator("input[name=inspection]").fill(INSPECTION)
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
     assert re.search(r"/lookbacks/\d+$", page.url), page.url
-    lookback_url = page.url
+    return page.url
+
+
+def pair_verdict_and_conclude(page, runtime, lookback_url: str, finding_id: int, inspector_id: int,
+                              screenshot, shot_prefix: str = "lookback") -> None:
+    """On the look-back page: ingest a re-shot photo, pair it, judge it rectified, conclude, and see
+    the case closed (ends on the case page)."""
+    page.goto(lookback_url)
     card = page.locator(f"article[data-finding='{finding_id}']")
     expect(card.locator(".fk-lb-status")).to_have_attribute("data-status", "not_checked")
 
     # the inspectors re-shoot the spot from the same angle; the photo goes into the look-back inspection
     data = make_jpeg(lat=F1[1] - NORTH_10M, lon=F1[0], bearing=8.0, taken_at="2025:03:12 10:30:00",
                      offset="+08:00")
-    new = ingest_upload(runtime, data, "回头看.jpg", inspection=INSPECTION,
-                        uploaded_by=follow_up_case["users"]["insp"]).photo_id
+    new = ingest_upload(runtime, data, "回头看.jpg", inspection=INSPECTION, uploaded_by=inspector_id).photo_id
     assert new is not None
     page.goto(lookback_url)
     with page.expect_navigation():
@@ -86,7 +89,7 @@ def test_lookback_pairs_verdict_and_closes_the_case(live_server, runtime, follow
         expect(img).to_have_js_property("complete", True)
         assert img.evaluate("el => el.naturalWidth") > 0
     card.scroll_into_view_if_needed()
-    screenshot(page, "lookback-before-after")
+    screenshot(page, f"{shot_prefix}-before-after")
 
     card.locator("input[name=verdict][value=rectified]").check()
     card.locator("input[name=note]").fill("涂鸦已清除")
@@ -99,10 +102,19 @@ def test_lookback_pairs_verdict_and_closes_the_case(live_server, runtime, follow
         page.click("#conclude")
     expect(page.locator(".fk-case-state")).to_have_attribute("data-state", "closed")
     expect(page.locator(".fk-lb-outcome")).to_have_attribute("data-outcome", "closed")
-    screenshot(page, "lookback-concluded")
+    screenshot(page, f"{shot_prefix}-concluded")
     with page.expect_navigation():
         page.click("#to-case")
     expect(page.locator(".fk-state")).to_have_attribute("data-state", "closed")
     expect(page.locator("#lookbacks")).to_contain_text("2025-03-12")
+
+
+def test_lookback_pairs_verdict_and_closes_the_case(live_server, runtime, follow_up_case, page, login, screenshot,
+                                                     request_log, assert_same_origin):
+    case_id, finding_id = follow_up_case["case"], follow_up_case["finding"]
+    login(page, "rev")
+    page.goto(f"{live_server}/cases/{case_id}")
+    lookback_url = plan_lookback(page, follow_up_case["users"]["insp"])
+    pair_verdict_and_conclude(page, runtime, lookback_url, finding_id, follow_up_case["users"]["insp"], screenshot)
     assert cases.get_case(runtime, case_id).state == "closed"
     assert_same_origin(request_log, live_server)
