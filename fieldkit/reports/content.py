@@ -14,6 +14,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
 from ..documents.drafting import CHINA_TZ, PLACEMENT_ZH
 from ..geo.measure import format_chainage
 from .charts import CHART_TITLES, CHARTS
@@ -202,3 +205,14 @@ def annex_rows(data: ReportData) -> Iterator[tuple[str, str, str]]:
     for p in data.photos.values():
         yield (p.ref, local_time(p.taken_at), f"{p.original_name}\n{p.sha256}")
 
+
+
+def image_size(path: Path | None) -> tuple[int, int] | None:
+    """Pixel size of the image at ``path``; None when there is none or it cannot be read."""
+    if path is None:
+        return None
+    try:
+        with PILImage.open(path) as img:
+            return img.size
+    except (OSError, UnidentifiedImageError):
+        return None

@@ -18,13 +18,11 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
-from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 
 from ..documents.docx_ import _page_numbers, _register_alt_names, _setup_page, _setup_styles, set_fonts
 from ..documents.fonts import DocxFont, Layout
 from ..errors import StorageError
-from .content import Item, PhotoCell
+from .content import Item, PhotoCell, image_size
 from .scope import Progress
 
 REPORT_LAYOUT = Layout(body_pt=14.0, line_pt=24.0, caption_pt=10.5, hash_pt=7.5, title_pt=22.0)
@@ -118,7 +116,7 @@ class _DocxWriter:
         p = target.paragraphs[0]
         p.alignment = _CENTER
         p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
-        size = _image_size(cell.image)
+        size = image_size(cell.image)
         if size is None:
             set_fonts(p.add_run("（照片文件缺失）"), lay.body, lay.caption_pt, lay.latin)
         else:
@@ -154,16 +152,6 @@ class _DocxWriter:
         if rest:  # the SHA-256 line of the annex: monospaced, small, one line
             run.add_break()
             set_fonts(p.add_run(rest), MONO, lay.hash_pt, MONO.name)
-
-
-def _image_size(path: Path | None) -> tuple[int, int] | None:
-    if path is None:
-        return None
-    try:
-        with PILImage.open(path) as img:
-            return img.size
-    except (OSError, UnidentifiedImageError):
-        return None
 
 
 def _repeat_header(row) -> None:

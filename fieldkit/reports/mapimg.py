@@ -5,7 +5,7 @@ The map is drawn in lon/lat with the x axis stretched by 1/cos(φ) at the centre
 there: its length comes from a geodesic on the WGS84 ellipsoid (:data:`fieldkit.geo.measure.GEOD`).
 Layers: boundaries, Great Wall lines, rivers, fitness sites; findings coloured by category,
 filled when open and hollow when closed; a north arrow, a scale bar and a Chinese legend beside
-the map. With ``FIELDKIT_BASEMAP_URL`` naming a local ``.mbtiles`` file its raster tiles are
+the map. With ``FIELDKIT_BASEMAP_URL`` naming a local ``.mbtiles`` or ``.pmtiles`` file its raster tiles are
 drawn underneath (shifted to WGS84 when ``FIELDKIT_BASEMAP_DATUM=gcj02``); otherwise, or for
 an unreadable file or a remote URL (no downloads), the map has no basemap.
 """
@@ -22,7 +22,7 @@ from ..geo.measure import GEOD
 from ..queries import BBox
 from .plotting import PALETTE, font, new_figure, png_bytes
 from .scope import FINDING_STATE_ZH, KIND_ZH, ReportData
-from .tiles import draw_mbtiles
+from .tiles import draw_basemap
 
 MAP_FRACTION = 0.74  # share of the image width taken by the map; the legend panel has the rest
 DEFAULT_SIZE = (1600, 1100)
@@ -127,7 +127,7 @@ def render_map(data: ReportData, size: tuple[int, int] = DEFAULT_SIZE, *, basema
         return png_bytes(fig)
     e = frame.extent
     if basemap:
-        draw_mbtiles(ax, basemap, e, frame.width_px, basemap_datum)
+        draw_basemap(ax, basemap, e, frame.width_px, basemap_datum)
     _draw_layers(ax, data)
     colours = category_colours(data)
     _draw_findings(ax, data, colours)

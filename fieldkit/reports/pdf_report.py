@@ -13,7 +13,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from reportlab.lib.colors import black, grey
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.styles import ParagraphStyle
@@ -35,7 +34,7 @@ from reportlab.platypus import (
 from ..documents.fonts import FontFile, Layout, resolve_pdf_fonts
 from ..documents.pdf_ import register_fonts
 from ..errors import StorageError
-from .content import Item, PhotoCell
+from .content import Item, PhotoCell, image_size
 from .docx_report import PHOTOS_PER_ROW, REPORT_LAYOUT
 from .scope import Progress
 
@@ -139,7 +138,7 @@ class _Story:
         return [table, Spacer(1, 4)]
 
     def _cell(self, cell: PhotoCell, box: float) -> list:
-        size = _image_size(cell.image)
+        size = image_size(cell.image)
         captions = [self._p(line, "cell") for line in cell.lines]
         if size is None:
             return [self._p("（照片文件缺失）", "cell"), *captions]
@@ -161,13 +160,3 @@ class _Story:
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, black)]))
         return [table, Spacer(1, 6)]
-
-
-def _image_size(path: Path | None) -> tuple[int, int] | None:
-    if path is None:
-        return None
-    try:
-        with PILImage.open(path) as img:
-            return img.size
-    except (OSError, UnidentifiedImageError):
-        return None

@@ -55,7 +55,7 @@ def choose_zoom(extent: BBox, width_px: int, zooms: tuple[int, int]) -> int:
     return z
 
 
-def draw_mbtiles(ax, source: str, extent: BBox, width_px: int, datum: str = "wgs84") -> int:
+def draw_basemap(ax, source: str, extent: BBox, width_px: int, datum: str = "wgs84") -> int:
     """Draw the tiles of ``source`` (a .mbtiles or .pmtiles path) covering ``extent``; return tiles drawn."""
     if not is_local(source) or not Path(source).is_file():
         return 0
@@ -94,6 +94,3 @@ def _draw(ax, tiles: TileSource, extent: BBox, width_px: int, datum: str) -> int
             drawn += 1
     return drawn
 
-
-#: The same function under the name of what it draws now (MBTiles or PMTiles).
-draw_basemap = draw_mbtiles

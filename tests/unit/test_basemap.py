@@ -247,22 +247,22 @@ def test_report_map_draws_tiles_from_either_archive(archives, name):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fieldkit.reports.tiles import draw_mbtiles
+    from fieldkit.reports.tiles import draw_basemap
 
     base, _ = archives
     fig, ax = plt.subplots()
     try:
-        drawn = draw_mbtiles(ax, str(base / name), BBox(-170.0, -80.0, -10.0, 80.0), 400)
+        drawn = draw_basemap(ax, str(base / name), BBox(-170.0, -80.0, -10.0, 80.0), 400)
     finally:
         plt.close(fig)
     assert drawn > 0
 
 
 def test_report_map_skips_a_corrupt_archive_with_a_warning(tmp_path, caplog):
-    from fieldkit.reports.tiles import draw_mbtiles
+    from fieldkit.reports.tiles import draw_basemap
 
     path = tmp_path / "broken.pmtiles"
     path.write_bytes(b"PMTiles\x03" + b"\x00" * 20)
     with caplog.at_level(logging.WARNING, logger="fieldkit.reports.tiles"):
-        assert draw_mbtiles(None, str(path), BBox(0, 0, 10, 10), 400) == 0
+        assert draw_basemap(None, str(path), BBox(0, 0, 10, 10), 400) == 0
     assert "broken.pmtiles" in caplog.text
