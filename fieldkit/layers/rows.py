@@ -96,11 +96,14 @@ class FeatureRows:
     def __len__(self) -> int:
         return len(self.order)
 
-    def _chunk(self, start: int, stop: int | None):
+    def _properties_arrow(self) -> pa.Array:
         if self._properties is None:
             self._properties = properties_arrow(self.result.attributes)
+        return self._properties
+
+    def _chunk(self, start: int, stop: int | None):
         take = self.order[start:stop]
-        return take, self.bounds[take], self.types[take], self.wkb[take], self._properties.take(take)
+        return take, self.bounds[take], self.types[take], self.wkb[take], self._properties_arrow().take(take)
 
     def columns(self, start: int = 0, stop: int | None = None) -> list[list[Any]]:
         """The values of :data:`COLUMNS` for stored positions ``start:stop``, one list per column."""
@@ -128,11 +131,11 @@ class FeatureRows:
         """
         result = self.result
         table = pa.table({
-            "fid": pa.array(result.fids, pa.string()), "name": pa.array(result.names, pa.string()),
+            "fid": pa.array(self.fids, pa.string()), "name": pa.array(self.names, pa.string()),
             "geom_type": pa.array(self.types, pa.string()), "geom": pa.array(self.wkb, pa.binary()),
             **{k: self.bounds[:, i] for i, k in enumerate(("minx", "miny", "maxx", "maxy"))},
             "length_m": pa.array(result.lengths_m, from_pandas=True),
-            "properties": properties_arrow(result.attributes), "flags": pa.array(self.flags, pa.string()),
+            "properties": self._properties_arrow(), "flags": pa.array(self.flags, pa.string()),
         })
         table = table.take(self.order)
         for start in range(0, len(self), size):
