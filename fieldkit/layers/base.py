@@ -13,6 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from ..geo.measure import line_lengths_m
+
+LINE_TYPES = (1, 2, 5)  # shapely type ids of LineString, LinearRing, MultiLineString
 
 # Kinds and the geometry family each expects.
 KIND_GEOMETRY = {
@@ -49,7 +54,7 @@ class RawLayer:
     encoding_source: str | None = None  # "cpg", "option", "detected", "format"
     warnings: list[str] = dataclasses.field(default_factory=list)
     problems: list["Problem"] = dataclasses.field(default_factory=list)
-    wkb: np.ndarray | None = None  # the file's own WKB of each geometry, when the reader had it
+    wkb: pa.Array | None = None  # the file's own WKB of each geometry (binary), when the reader had it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -110,19 +115,58 @@ class ImportReport:
 
 @dataclasses.dataclass(slots=True)
 class ImportResult:
-    """A validated layer ready to store: WGS84 geometries and one entry per feature."""
+    """A validated layer ready to store: WGS84 geometries and one entry per feature.
+
+    Ids, names and the file's WKB stay Arrow arrays from the reader to the store: a million
+    features would otherwise be turned into Python strings and back (``fids`` and ``names``
+    give them as lists).
+    """
 
     report: ImportReport
     geoms: np.ndarray  # shapely, WGS84
-    fids: list[str]
-    names: list[str | None]
-    lengths_m: np.ndarray  # NaN where not a line
+    fid_array: pa.Array  # string, no nulls
+    name_array: pa.Array  # string, null where a feature has no name
+    lengths_m: np.ndarray | None  # NaN where not a line; None until measured (see :meth:`measure`)
     attributes: pd.DataFrame
     flags: list[list[str] | None]
-    wkb: np.ndarray | None = None  # WKB of each geometry (None entries: encode from ``geoms``)
+    bounds: np.ndarray  # (n, 4): minx, miny, maxx, maxy of each geometry
+    type_ids: np.ndarray  # shapely geometry type id of each geometry
+    wkb: pa.Array | None = None  # the file's WKB where validation kept the geometry (null: encode ``geoms``)
 
     def __len__(self) -> int:
         return len(self.geoms)
+
+    def measure(self, index: np.ndarray | None = None) -> np.ndarray:
+        """Geodesic lengths in metres of the features at ``index`` (all when None); NaN for
+        features that are not lines. Measuring every feature stores the lengths in
+        ``lengths_m`` and their total in the report."""
+        geoms, types = (self.geoms, self.type_ids) if index is None else (self.geoms[index], self.type_ids[index])
+        is_line = np.isin(types, LINE_TYPES)
+        if is_line.all():
+            lengths = line_lengths_m(geoms)
+        else:
+            lengths = np.full(len(geoms), np.nan)
+            if is_line.any():
+                lengths[is_line] = line_lengths_m(geoms[is_line])
+        if index is None:
+            self.measured(lengths)
+        return lengths
+
+    def measured(self, lengths: np.ndarray) -> None:
+        """Keep every feature's ``lengths`` (NaN: not a line) and their total in the report."""
+        self.lengths_m = lengths
+        lines = ~np.isnan(lengths)
+        self.report.total_length_m = float(lengths[lines].sum()) if lines.any() else None
+
+    @property
+    def fids(self) -> list[str]:
+        """Feature ids as a list."""
+        return self.fid_array.to_pylist()
+
+    @property
+    def names(self) -> list[str | None]:
+        """Feature names as a list."""
+        return self.name_array.to_pylist()
 
 
 class BaseReader:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,25 +36,27 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def feature_ids(raw: RawLayer, id_field: str | None, report: ImportReport) -> np.ndarray:
-    """One id string per raw feature: ``id_field``'s value, else the feature/row number."""
+def feature_ids(raw: RawLayer, id_field: str | None, report: ImportReport) -> pa.Array:
+    """One id string per raw feature (an Arrow string array): ``id_field``'s value, else the
+    feature/row number."""
     if not id_field:
-        return raw.rows.astype(str).astype(object)
+        return pa.array(raw.rows).cast(pa.string())
     column = _column(raw, raw.attributes, id_field, "id")
     series = raw.attributes[column]
     if pd.api.types.is_integer_dtype(series) and not series.hasnans:
-        fids = pa.array(series).cast(pa.string()).to_numpy(zero_copy_only=False)
+        fids = pa.array(series).cast(pa.string())
         duplicated = pd.Series(series.to_numpy()).duplicated(keep=False).to_numpy()
     else:
         values = [_text(v) for v in series.tolist()]
         rows = raw.rows.astype(str).tolist()
-        fids = np.array([(v or r)[:MAX_FID] for v, r in zip(values, rows)], dtype=object)
+        texts = [(v or r)[:MAX_FID] for v, r in zip(values, rows)]
+        fids = pa.array(texts, pa.string())
         missing = sum(v is None for v in values)
         if missing:
             report.warnings.append(f"{missing} feature(s) have no {column!r}; their row number is used as id")
-        duplicated = pd.Series(fids).duplicated(keep=False).to_numpy()
+        duplicated = pd.Series(texts).duplicated(keep=False).to_numpy()
     if duplicated.any():
-        sample = ", ".join(sorted(set(fids[duplicated]))[:5])
+        sample = ", ".join(sorted(set(fids.filter(pa.array(duplicated)).to_pylist()))[:5])
         report.warnings.append(f"{int(duplicated.sum())} features share an id in {column!r} (e.g. {sample})")
     report.extra["id_field"] = column
     return fids
@@ -78,17 +79,18 @@ def _is_text(series: pd.Series) -> bool:
     return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
-def feature_names(raw: RawLayer, frame: pd.DataFrame, name_field: str | None, report: ImportReport):
-    """One name (or None) per feature of ``frame``; records the field used in the report."""
+def feature_names(raw: RawLayer, frame: pd.DataFrame, name_field: str | None, report: ImportReport) -> pa.Array:
+    """One name (or null) per feature of ``frame``, as an Arrow string array; records the field
+    used in the report."""
     column = _column(raw, frame, name_field, "name") if name_field else find_name_field(frame)
     report.extra["name_field"] = column
     if column is None:
-        return [None] * len(frame)
+        return pa.nulls(len(frame), pa.string())
     series = frame[column]
     if pd.api.types.is_string_dtype(series) and series.dtype != object:  # str / string[pyarrow]: no mixed types
         sliced = pc.utf8_slice_codeunits(pa.array(series), 0, MAX_NAME)
-        return pc.if_else(pc.equal(sliced, ""), None, sliced).to_pylist()
+        return pc.if_else(pc.equal(sliced, ""), None, sliced)
     if _is_text(series) and series.map(type, na_action="ignore").isin([str]).all():
         sliced = series.str.slice(0, MAX_NAME).astype(object)
-        return sliced.where(sliced.notna() & (sliced != ""), None).tolist()
-    return [(t[:MAX_NAME] if t else None) for t in map(_text, series.tolist())]
+        return pa.array(sliced.where(sliced.notna() & (sliced != ""), None).tolist(), pa.string())
+    return pa.array([(t[:MAX_NAME] if t else None) for t in map(_text, series.tolist())], pa.string())

@@ -35,18 +35,21 @@ def check_file(
     x_field: str | None = None,
     y_field: str | None = None,
     swap_xy: bool = False,
+    measure: bool = True,
 ) -> ImportResult:
     """Read, check and reproject ``path`` to WGS84 without storing anything.
 
     ``crs`` is used only when the file declares none (except gcj02/bd09, which override a
-    declared WGS84/CGCS2000). Raises :class:`~fieldkit.errors.InputError` (or a subclass:
+    declared WGS84/CGCS2000). ``measure=False`` leaves line lengths to the caller (see
+    :func:`~fieldkit.layers.validate.validate`). Raises :class:`~fieldkit.errors.InputError` (or a subclass:
     ``UnsafeFileError``, ``CRSError``, ``UnsupportedFormatError``) naming the file and reason.
     """
     check_kind(kind)
     source = open_source(path)
     options = ReadOptions(encoding=encoding, x_field=x_field, y_field=y_field)
     raw = reader_for(source.source_format).read(source, options)
-    result = validate(raw, kind=kind, crs=crs, swap_xy=swap_xy, id_field=id_field, name_field=name_field)
+    result = validate(raw, kind=kind, crs=crs, swap_xy=swap_xy, id_field=id_field, name_field=name_field,
+                      measure=measure)
     if source.member:
         result.report.extra["zip_member"] = source.member
     return result
@@ -74,7 +77,7 @@ def import_file(
     if unknown:
         raise InputError(f"import_file: unknown option(s) {', '.join(sorted(unknown))}")
     reading = {k: manifest_fields[k] for k in read_keys if manifest_fields.get(k) is not None}
-    result = check_file(path, kind, crs, encoding, **reading)
+    result = check_file(path, kind, crs, encoding, measure=False, **reading)  # store_layer measures
     for key in REPORT_FIELDS:
         if manifest_fields.get(key) is not None:
             result.report.extra[key] = manifest_fields[key]

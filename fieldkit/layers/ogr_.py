@@ -40,7 +40,7 @@ def ogr_layers(source: Source) -> list[str]:
 
 def ogr_read(
     source: Source, layer: str | int | None = None, encoding: str | None = None
-) -> tuple[dict[str, Any], np.ndarray, pd.DataFrame, list[str], np.ndarray | None]:
+) -> tuple[dict[str, Any], np.ndarray, pd.DataFrame, list[str], pa.Array | None]:
     """Read one layer: (info, shapely geometries, attribute frame, GDAL warnings, the file's WKB).
 
     Layers with only plain attribute types are read as Arrow and decoded here, keeping the WKB
@@ -82,12 +82,12 @@ def _read_arrow(source: Source, layer, encoding):
     column = table[name]
     if isinstance(column.type, pa.ExtensionType):  # geoarrow.wkb
         column = pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type)
-    wkb = column.to_numpy(zero_copy_only=False)
+    wkb = column.combine_chunks()
     try:
         attributes = table.drop_columns([name]).to_pandas()
     except UnicodeDecodeError as exc:
         raise InputError(f"{source.label}: attribute text is not valid in its encoding ({exc})") from exc
-    return shapely.from_wkb(wkb), attributes, wkb
+    return shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)), attributes, wkb
 
 
 def raw_from_ogr(

@@ -59,61 +59,81 @@ COLUMNS = ("layer_id", "fid", "name", "geom_type", "geom", "minx", "miny", "maxx
            "properties", "flags")
 
 
-_TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-                        "MultiPolygon", "GeometryCollection"], dtype=object)
+_TYPE_NAMES = pa.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                        "MultiPolygon", "GeometryCollection"], pa.string())
 
 
-def _wkb(result: ImportResult) -> np.ndarray:
-    """WKB of every geometry: the file's own where validation kept it, encoded otherwise."""
+def _wkb(result: ImportResult) -> tuple[pa.Array, np.ndarray | None]:
+    """The WKB column and the positions to take from it for features in file order.
+
+    The file's own bytes where validation kept them; the others are encoded by shapely and
+    appended after them, and the positions (None: in order) point each feature to its bytes.
+    """
     if result.wkb is None:
-        return shapely.to_wkb(result.geoms)
-    wkb = result.wkb.copy()
-    missing = np.flatnonzero(np.equal(wkb, None))
-    if missing.size:
-        wkb[missing] = shapely.to_wkb(result.geoms[missing])
-    return wkb
+        return pa.array(shapely.to_wkb(result.geoms), pa.binary()), None
+    if result.wkb.null_count == 0:
+        return result.wkb, None
+    missing = np.flatnonzero(np.asarray(result.wkb.is_null()))
+    encoded = pa.array(shapely.to_wkb(result.geoms[missing]), result.wkb.type)
+    positions = np.arange(len(result.wkb))
+    positions[missing] = len(result.wkb) + np.arange(missing.size)
+    return pa.concat_arrays([result.wkb, encoded]), positions
+
+
+def _flags_text(flags: list[list[str] | None]) -> pa.Array:
+    """Each feature's flags as JSON text (null when it has none)."""
+    flagged = [i for i, f in enumerate(flags) if f]
+    if not flagged:
+        return pa.nulls(len(flags), pa.string())
+    text = np.full(len(flags), None, dtype=object)
+    for i in flagged:
+        text[i] = orjson.dumps(flags[i]).decode()
+    return pa.array(text, pa.string())
 
 
 class FeatureRows:
     """A result's features in stored order (see the module doc), as row tuples or Arrow batches.
 
+    The columns come from the result's own arrays (ids, names and the file's WKB are Arrow
+    already) and are gathered into stored order with one ``take``.
     """
 
     def __init__(self, layer_id: int | None, result: ImportResult):
         self.layer_id, self.result = layer_id, result
-        self.bounds = shapely.bounds(result.geoms)
-        self.order = np.argsort(self.bounds[:, 0], kind="stable")
-        self.fids = np.asarray(result.fids, dtype=object)
-        self.names = np.asarray(result.names, dtype=object)
-        self.flags = np.asarray([None if f is None else orjson.dumps(f).decode() for f in result.flags],
-                                dtype=object)
-        # In file order, once: geometries visited in stored order are scattered in memory and
-        # encode three times slower. (A loader process starts up meanwhile.)
-        self.wkb = _wkb(result)
-        self.types = _TYPE_NAMES[shapely.get_type_id(result.geoms)]
-        self._properties: pa.Array | None = None
+        self.order = np.argsort(result.bounds[:, 0], kind="stable")
+        self._table: pa.Table | None = None
 
     def __len__(self) -> int:
         return len(self.order)
 
-    def _properties_arrow(self) -> pa.Array:
-        if self._properties is None:
-            self._properties = properties_arrow(self.result.attributes)
-        return self._properties
+    def _file_order(self) -> pa.Table:
+        """Every column but ``length_m`` in file order (converted sequentially, which is fast)."""
+        result = self.result
+        wkb, positions = _wkb(result)
+        if positions is not None:
+            wkb = wkb.take(positions)
+        return pa.table({
+            "fid": result.fid_array, "name": result.name_array,
+            "geom_type": _TYPE_NAMES.take(pa.array(result.type_ids)), "geom": wkb,
+            **{k: result.bounds[:, i] for i, k in enumerate(("minx", "miny", "maxx", "maxy"))},
+            "properties": properties_arrow(result.attributes), "flags": _flags_text(result.flags),
+        })
 
-    def _chunk(self, start: int, stop: int | None):
-        take = self.order[start:stop]
-        return take, self.bounds[take], self.types[take], self.wkb[take], self._properties_arrow().take(take)
+    def _with_lengths(self, chunk: pa.Table, lengths: np.ndarray) -> pa.Table:
+        return chunk.add_column(COLUMNS.index("length_m") - 1, "length_m", pa.array(lengths, from_pandas=True))
+
+    def table(self) -> pa.Table:
+        """All features in stored order: :data:`COLUMNS` without ``layer_id``."""
+        if self._table is None:
+            if self.result.lengths_m is None:
+                self.result.measure()
+            self._table = self._with_lengths(self._file_order().take(self.order), self.result.lengths_m[self.order])
+        return self._table
 
     def columns(self, start: int = 0, stop: int | None = None) -> list[list[Any]]:
         """The values of :data:`COLUMNS` for stored positions ``start:stop``, one list per column."""
-        take, bounds, types, wkb, properties = self._chunk(start, stop)
-        raw_lengths = self.result.lengths_m[take]
-        lengths = raw_lengths.astype(object)
-        lengths[np.isnan(raw_lengths)] = None
-        return [[self.layer_id] * len(take), self.fids[take].tolist(), self.names[take].tolist(),
-                types.tolist(), wkb.tolist(), *(bounds[:, i].tolist() for i in range(4)), lengths.tolist(),
-                properties.to_pylist(), self.flags[take].tolist()]
+        part = self.table().slice(start, None if stop is None else stop - start)
+        return [[self.layer_id] * part.num_rows, *(part.column(name).to_pylist() for name in COLUMNS[1:])]
 
     def chunks(self) -> Iterator[list[tuple]]:
         """Rows (tuples in :data:`COLUMNS` order) in chunks of :data:`CHUNK`."""
@@ -122,21 +142,17 @@ class FeatureRows:
 
     def arrow_batches(self, size: int = CHUNK) -> Iterator[pa.Table]:
         """All features in stored order, ``size`` at a time, as Arrow tables of :data:`COLUMNS`
-        without ``layer_id``.
-
-        The columns are converted to Arrow in file order (sequential: fast) and gathered into
-        stored order with one ``take`` before the first chunk; a loader stores the chunks as they
-        come. (Converting per chunk, or gathering per chunk, let the loader start sooner but
-        competed with it and ended later.)
-        """
+        without ``layer_id``. Each chunk is gathered when it is asked for, so a loader stores
+        one chunk while the next is gathered. Lengths not yet measured are measured chunk by
+        chunk; the result's lengths and report total are complete once the last chunk is out."""
         result = self.result
-        table = pa.table({
-            "fid": pa.array(self.fids, pa.string()), "name": pa.array(self.names, pa.string()),
-            "geom_type": pa.array(self.types, pa.string()), "geom": pa.array(self.wkb, pa.binary()),
-            **{k: self.bounds[:, i] for i, k in enumerate(("minx", "miny", "maxx", "maxy"))},
-            "length_m": pa.array(result.lengths_m, from_pandas=True),
-            "properties": self._properties_arrow(), "flags": pa.array(self.flags, pa.string()),
-        })
-        table = table.take(self.order)
+        lengths = result.lengths_m
+        measured = np.empty(len(self)) if lengths is None else None
+        table = self._file_order()
         for start in range(0, len(self), size):
-            yield table.slice(start, size)
+            take = self.order[start:start + size]
+            if measured is not None:
+                measured[take] = result.measure(take)
+            yield self._with_lengths(table.take(take), (measured if lengths is None else lengths)[take])
+        if measured is not None:
+            result.measured(measured)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -36,13 +37,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LOADER = Path(__file__).with_name("_adbc_loader.py")
-BATCH = 100_000
+BATCH = 50_000
 PIPE_BYTES = 1 << 20
 _REAPERS: set[threading.Thread] = set()
 # Foreign keys are not checked row by row: the loader sets every row's layer_id to the layer it
 # has just created or found in the same transaction.
 # The automatic checkpoint is off for the loader's connection: it checkpoints after answering.
-PRAGMAS = (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=OFF", "cache_size=-524288",
+PRAGMAS = (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=FULL", "foreign_keys=OFF", "cache_size=-65536",
            "wal_autocheckpoint=0")
 
 
@@ -71,11 +72,12 @@ def load_features(rt, slug: str, values: dict[str, Any], result: "ImportResult")
         "path": engine.url.database, "slug": slug, "pragmas": PRAGMAS, "insert_defaults": _insert_defaults(),
         "values": layer_row_values(engine, values),
     }
-    child = subprocess.Popen([sys.executable, str(LOADER)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # One thread of numpy's BLAS: the loader does no linear algebra, and idle BLAS threads spin.
+    child = subprocess.Popen([sys.executable, str(LOADER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     _widen(child.stdin)
     try:
-        _send(child, header, result)
+        _send(child, header, result, engine)
     except (BrokenPipeError, ConnectionResetError):
         _close_quietly(child.stdin)  # the loader stopped early: its stderr says why
     except BaseException:
@@ -137,7 +139,7 @@ def _close_quietly(pipe) -> None:
         pass
 
 
-def _send(child: subprocess.Popen, header: dict, result: "ImportResult") -> None:
+def _send(child: subprocess.Popen, header: dict, result: "ImportResult", engine) -> None:
     pipe = child.stdin
     pipe.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
     pipe.flush()  # the loader begins its transaction while the rows are prepared
@@ -145,6 +147,11 @@ def _send(child: subprocess.Popen, header: dict, result: "ImportResult") -> None
     for chunk in FeatureRows(None, result).arrow_batches(BATCH):  # stored as they arrive
         writer = writer or pa.ipc.new_stream(pipe, chunk.schema)
         writer.write_table(chunk)
+        pipe.flush()  # the chunk's last bytes too: the loader stores it while the next is gathered
     if writer is not None:
+        # Lengths were measured chunk by chunk: the finished report rides on an empty last batch.
+        final = layer_row_values(engine, {"report": result.report.to_dict()})
+        writer.write_batch(pa.RecordBatch.from_pylist([], chunk.schema),
+                           custom_metadata={"layer": json.dumps(final, ensure_ascii=False)})
         writer.close()
     pipe.close()

@@ -51,6 +51,9 @@ def store_layer(rt, result: ImportResult, *, slug: str, name: str, kind: str, so
     (:mod:`.sqlite_bulk`); smaller ones, and PostgreSQL, through this process's connection.
     """
     report = result.report
+    loader = rt.db.dialect == "sqlite" and len(result) >= LOADER_AT
+    if result.lengths_m is None and not loader:
+        result.measure()  # the loader measures chunk by chunk and sends the finished report last
     values = {
         "name": name, "kind": kind, "source_file": source_file, "source_format": report.source_format,
         "source_crs": report.crs, "source_encoding": report.encoding,
@@ -58,7 +61,7 @@ def store_layer(rt, result: ImportResult, *, slug: str, name: str, kind: str, so
         "attribution": source, **fields, "feature_count": len(result), "report": report.to_dict(),
         "imported_at": utcnow(),
     }
-    if rt.db.dialect == "sqlite" and len(result) >= LOADER_AT:
+    if loader:
         layer_id = load_features(rt, slug, values, result)
         with rt.db.session() as session:
             return session.get(Layer, layer_id)

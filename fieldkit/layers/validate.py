@@ -8,12 +8,15 @@ Swapped lat/lon: refused with a :class:`CRSError` that names ``--swap-xy``; with
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from ..errors import CRSError, InputError
 from ..geo.crs import CHINA_BBOX, CRSInfo, looks_swapped, plausible_lonlat, resolve_crs, suggest_crs, to_wgs84
-from ..geo.measure import line_lengths_m
 from . import fields
 from .base import KIND_GEOMETRY, ImportReport, ImportResult, Problem, RawLayer
 
@@ -31,8 +34,13 @@ def validate(
     swap_xy: bool = False,
     id_field: str | None = None,
     name_field: str | None = None,
+    measure: bool = True,
 ) -> ImportResult:
-    """Validate and reproject ``raw``; raise :class:`InputError`/:class:`CRSError` when unusable."""
+    """Validate and reproject ``raw``; raise :class:`InputError`/:class:`CRSError` when unusable.
+
+    With ``measure=False`` line lengths are left to the caller (:meth:`ImportResult.measure`):
+    storage measures a large layer chunk by chunk while the previous chunk is being written.
+    """
     report = ImportReport(
         file=str(raw.path), source_format=raw.source_format, driver=raw.driver, kind=kind,
         encoding=raw.encoding, encoding_source=raw.encoding_source, features_read=len(raw.geoms),
@@ -42,37 +50,60 @@ def validate(
     for problem in raw.problems:
         report.add_problem(problem)
     keep = _drop_empty(raw, fids, report)
-    geoms, rows, fids, index = raw.geoms[keep], raw.rows[keep], fids[keep], np.flatnonzero(keep)
-    attributes = raw.attributes.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    index = np.flatnonzero(keep)
+    geoms, rows, fids = raw.geoms[keep], raw.rows[keep], fids.take(index)
+    attributes = raw.attributes.iloc[index].reset_index(drop=True)
     if len(geoms) == 0:
         raise InputError(f"{raw.path}: no features with a geometry")
     info = _settle_crs(raw, geoms, crs, report)
     geoms = _swap_if_needed(raw, geoms, info, swap_xy, report)
     geoms, repaired = _repair(geoms, rows, fids, kind, report)
     keep = _check_kind(raw, geoms, rows, fids, kind, report)
-    geoms, rows, fids, repaired, index = geoms[keep], rows[keep], fids[keep], repaired[keep], index[keep]
-    attributes = attributes.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    kept = np.flatnonzero(keep)
+    geoms, rows, fids, repaired, index = geoms[keep], rows[keep], fids.take(kept), repaired[keep], index[keep]
+    attributes = attributes.iloc[kept].reset_index(drop=True)
     geoms = to_wgs84(geoms, info)
-    outside = _flag_outside_china(geoms, rows, fids, report)
+    bounds = shapely.bounds(geoms)
+    outside = _flag_outside_china(bounds, rows, fids, report)
     flags = _flags(repaired, outside)
-    result = _finish(raw, report, geoms, fids, attributes, flags, name_field)
-    result.wkb = _source_wkb(raw, geoms, index)
+    result = _finish(raw, report, geoms, bounds, fids, attributes, flags, name_field, measure)
+    moved = report.swapped_xy or not info.is_wgs84  # every coordinate was rewritten
+    result.wkb = None if moved else _source_wkb(raw, index, ~repaired)
     return result
 
 
-def _source_wkb(raw: RawLayer, geoms: np.ndarray, index: np.ndarray) -> np.ndarray | None:
-    """The file's WKB for each geometry that validation left as it was read (same object, 2D);
-    None entries for the others. None when the reader kept no WKB or nothing is reusable.
-    (Shapely would write the same bytes for these: little-endian 2D WKB.)"""
-    if raw.wkb is None or len(geoms) == 0:
+def _source_wkb(raw: RawLayer, index: np.ndarray, unchanged: np.ndarray) -> pa.Array | None:
+    """The file's WKB of the features kept (``index``) where validation left the geometry as it
+    was read (``unchanged``) and the bytes are what shapely would write (little-endian 2D WKB);
+    null elsewhere. None when the reader kept no WKB or nothing is reusable."""
+    if raw.wkb is None or len(index) == 0:
         return None
-    same = np.fromiter((a is b for a, b in zip(geoms, raw.geoms[index])), dtype=bool, count=len(geoms))
-    same &= ~shapely.has_z(geoms)
+    wkb = raw.wkb.take(pa.array(index))
+    same = unchanged & _plain_wkb(wkb)
     if not same.any():
         return None
-    wkb = raw.wkb[index]
-    wkb[~same] = None
-    return wkb
+    if same.all():
+        return wkb
+    return pc.if_else(pa.array(same), wkb, pa.nulls(len(wkb), wkb.type))
+
+
+def _plain_wkb(wkb: pa.Array) -> np.ndarray:
+    """True where an element of a binary array is little-endian 2D ISO WKB (types 1-7): no Z,
+    M or SRID, read from each value's first five bytes without decoding it."""
+    n = len(wkb)
+    if wkb.null_count == n:
+        return np.zeros(n, dtype=bool)
+    offset_type = np.int64 if pa.types.is_large_binary(wkb.type) else np.int32
+    offsets = np.frombuffer(wkb.buffers()[1], dtype=offset_type)[wkb.offset: wkb.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)
+    start = offsets[:-1]
+    plain = (offsets[1:] - start) >= 5
+    if wkb.null_count:
+        plain &= ~np.asarray(wkb.is_null())
+    at = start[plain]
+    header = data[at[:, None] + np.arange(5)]
+    plain[plain] = (header[:, 0] == 1) & (header[:, 1] >= 1) & (header[:, 1] <= 7) & ~header[:, 2:].any(axis=1)
+    return plain
 
 
 def _label(row: int, fid: str) -> str:
@@ -87,17 +118,17 @@ def _drop_empty(raw: RawLayer, fids: np.ndarray, report: ImportReport) -> np.nda
     nan[owner[~np.isfinite(coords).all(axis=1)]] = True
     already = {p.row for p in raw.problems}  # rows the reader already explained (bad CSV coordinates)
     for i in np.flatnonzero(empty | nan):
-        row = int(raw.rows[i])
+        row, fid = int(raw.rows[i]), fids[int(i)].as_py()
         if row in already:
             report.dropped_bad_coords += 1
         elif nan[i]:
             report.dropped_bad_coords += 1
-            report.add_problem(Problem(row, fids[i], "bad_coordinates",
-                                       f"{_label(row, fids[i])}: a coordinate is not a finite number; dropped"))
+            report.add_problem(Problem(row, fid, "bad_coordinates",
+                                       f"{_label(row, fid)}: a coordinate is not a finite number; dropped"))
         else:
             report.dropped_empty += 1
             what = "no geometry" if missing[i] else "empty geometry"
-            report.add_problem(Problem(row, fids[i], "empty", f"{_label(row, fids[i])}: {what}; dropped"))
+            report.add_problem(Problem(row, fid, "empty", f"{_label(row, fid)}: {what}; dropped"))
     return ~(empty | nan)
 
 
@@ -177,7 +208,7 @@ def _repair(geoms, rows, fids, kind: str | None, report: ImportReport) -> tuple[
             geom = _keep_family(geom, family)
         geoms[i] = geom
         report.repaired += 1
-        row, fid = int(rows[i]), str(fids[i])
+        row, fid = int(rows[i]), fids[int(i)].as_py()
         report.add_problem(Problem(row, fid, "repaired",
                                    f"{_label(row, fid)}: invalid geometry ({reason}); repaired with make_valid"))
     return geoms, repaired
@@ -210,20 +241,19 @@ def _check_kind(raw, geoms, rows, fids, kind: str | None, report: ImportReport) 
         )
     for i in np.flatnonzero(~fits):
         report.dropped_wrong_type += 1
-        row, fid = int(rows[i]), str(fids[i])
+        row, fid = int(rows[i]), fids[int(i)].as_py()
         report.add_problem(Problem(row, fid, "wrong_geometry_type",
                                    f"{_label(row, fid)}: {geoms[i].geom_type} "
                                    f"does not fit a {kind} layer ({family}s); dropped"))
     return fits
 
 
-def _flag_outside_china(geoms, rows, fids, report: ImportReport) -> np.ndarray:
-    b = shapely.bounds(geoms)
+def _flag_outside_china(b: np.ndarray, rows, fids, report: ImportReport) -> np.ndarray:
     lon0, lat0, lon1, lat1 = CHINA_BBOX
     outside = (b[:, 0] < lon0) | (b[:, 2] > lon1) | (b[:, 1] < lat0) | (b[:, 3] > lat1)
     for i in np.flatnonzero(outside):
         report.outside_china += 1
-        row, fid = int(rows[i]), str(fids[i])
+        row, fid = int(rows[i]), fids[int(i)].as_py()
         report.add_problem(Problem(row, fid, "outside_china",
                                    f"{_label(row, fid)}: lies outside China's bounding box ({_fmt(b[i])}); kept, flagged"))
     if outside.size and outside.all():
@@ -238,14 +268,15 @@ def _flags(repaired: np.ndarray, outside: np.ndarray) -> list[list[str] | None]:
     return flags
 
 
-def _finish(raw, report, geoms, fids, attributes, flags, name_field) -> ImportResult:
+def _finish(raw, report, geoms, bounds, fids, attributes, flags, name_field, measure: bool) -> ImportResult:
     types = shapely.get_type_id(geoms)
-    is_line = np.isin(types, FAMILY_TYPES["line"])
-    lengths = np.full(len(geoms), np.nan)
-    if is_line.any():
-        lengths[is_line] = line_lengths_m(geoms[is_line])
-        report.total_length_m = float(lengths[is_line].sum())
     report.features_stored = len(geoms)
-    report.bounds = [float(v) for v in shapely.total_bounds(geoms)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no bounds, as shapely.total_bounds
+        report.bounds = [float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
+                         float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3]))]
     names = fields.feature_names(raw, attributes, name_field, report)
-    return ImportResult(report, geoms, [str(f) for f in fids], names, lengths, attributes, flags)
+    result = ImportResult(report, geoms, fids, names, None, attributes, flags, bounds, types)
+    if measure:
+        result.measure()
+    return result

@@ -61,6 +61,7 @@ def test_loader_stores_what_the_in_process_path_stores(runtime, tmp_path, monkey
     small, _ = import_file(runtime, path, "great_wall", slug="inproc", id_field="seg_id")
     calls = []
     monkeypatch.setattr(storage, "LOADER_AT", 100)
+    monkeypatch.setattr(sqlite_bulk, "BATCH", 64)  # several chunks, each measured as it is sent
     monkeypatch.setattr(storage, "load_features", lambda *a, **k: calls.append(1) or sqlite_bulk.load_features(*a, **k))
     big, report = import_file(runtime, path, "great_wall", slug="loader", id_field="seg_id", name="长城（批量）",
                               responsible_body="某县文物局")
@@ -70,8 +71,14 @@ def test_loader_stores_what_the_in_process_path_stores(runtime, tmp_path, monkey
     assert layer.responsible_body == "某县文物局" and layer.tolerance_m == 100.0
     assert layer.report["features_stored"] == N and layer.imported_at is not None
     assert big.id == layer.id and big.feature_count == N
-    _, reference = rows(runtime, "inproc")
+    reference_layer, reference = rows(runtime, "inproc")
     assert {f.fid: as_dict(f) for f in feats} == {f.fid: as_dict(f) for f in reference}
+    # The report is finished after the last chunk (lengths measured chunk by chunk) and stored whole.
+    total = reference_layer.report["total_length_m"]
+    assert total > 0 and report.total_length_m == pytest.approx(total, rel=1e-12)
+    assert layer.report["total_length_m"] == pytest.approx(total, rel=1e-12) == big.report["total_length_m"]
+    assert {k: v for k, v in layer.report.items() if k != "total_length_m"} == \
+        {k: v for k, v in reference_layer.report.items() if k != "total_length_m"}
     sample = next(f for f in feats if f.fid == "1")
     assert sample.name == "长城段1" and sample.properties["备注"] == "夯土墙\"坍塌\"\\"
     assert next(f for f in feats if f.fid == "0").properties["score"] is None  # NaN -> null
