@@ -134,7 +134,12 @@ class ImportResult:
     wkb: pa.Array | None = None  # the file's WKB where validation kept the geometry (null: encode ``geoms``)
 
     def __len__(self) -> int:
-        return len(self.geoms)
+        return len(self.fid_array)
+
+    def release_geometries(self) -> None:
+        """Let go of the shapely geometries once they are stored (a million take 0.2 s to free:
+        storage frees them while the database commits). ``geoms`` is empty afterwards."""
+        self.geoms = np.empty(0, dtype=object)
 
     def measure(self, index: np.ndarray | None = None) -> np.ndarray:
         """Geodesic lengths in metres of the features at ``index`` (all when None); NaN for

@@ -85,7 +85,8 @@ def import_file(
     path = Path(path)
     name = name or path.stem
     slug = slug or slugify(name, fallback=path.stem)
-    layer = store_layer(rt, result, slug=slug, name=name, kind=kind, source_file=str(path), **layer_fields)
+    layer = store_layer(rt, result, slug=slug, name=name, kind=kind, source_file=str(path), release=True,
+                        **layer_fields)
     return layer, result.report
 
 

@@ -64,8 +64,11 @@ def _insert_defaults() -> dict[str, Any]:
             if c.default is not None and c.default.is_scalar}
 
 
-def load_features(rt, slug: str, values: dict[str, Any], result: "ImportResult") -> int:
-    """Create or replace layer ``slug`` (its row set to ``values``) with ``result``'s features; its id."""
+def load_features(rt, slug: str, values: dict[str, Any], result: "ImportResult", *, release: bool = False) -> int:
+    """Create or replace layer ``slug`` (its row set to ``values``) with ``result``'s features; its id.
+
+    ``release=True``: the result's geometries are let go of once every row is sent, while the
+    loader commits (see :meth:`ImportResult.release_geometries`)."""
     engine = rt.db.engine
     count = len(result)
     header = {
@@ -78,6 +81,8 @@ def load_features(rt, slug: str, values: dict[str, Any], result: "ImportResult")
     _widen(child.stdin)
     try:
         _send(child, header, result, engine)
+        if release:
+            result.release_geometries()
     except (BrokenPipeError, ConnectionResetError):
         _close_quietly(child.stdin)  # the loader stopped early: its stderr says why
     except BaseException:

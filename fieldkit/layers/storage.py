@@ -44,8 +44,10 @@ def _sqlite_bulk_insert(connection, chunks: Iterable[list[tuple]]) -> None:
 
 
 def store_layer(rt, result: ImportResult, *, slug: str, name: str, kind: str, source_file: str,
-                source: str | None = None, **fields: Any) -> Layer:
+                source: str | None = None, release: bool = False, **fields: Any) -> Layer:
     """Create or replace layer ``slug`` with ``result``'s features; bumps ``version`` on replace.
+    ``release=True`` when the caller is done with ``result``: its geometries may be let go of
+    while the database commits.
 
     On SQLite, layers of :data:`LOADER_AT` features or more go through the ADBC loader process
     (:mod:`.sqlite_bulk`); smaller ones, and PostgreSQL, through this process's connection.
@@ -62,7 +64,7 @@ def store_layer(rt, result: ImportResult, *, slug: str, name: str, kind: str, so
         "imported_at": utcnow(),
     }
     if loader:
-        layer_id = load_features(rt, slug, values, result)
+        layer_id = load_features(rt, slug, values, result, release=release)
         with rt.db.session() as session:
             return session.get(Layer, layer_id)
     with rt.db.session(write=True) as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
@@ -51,8 +52,8 @@ def validate(
         report.add_problem(problem)
     keep = _drop_empty(raw, fids, report)
     index = np.flatnonzero(keep)
-    geoms, rows, fids = raw.geoms[keep], raw.rows[keep], fids.take(index)
-    attributes = raw.attributes.iloc[index].reset_index(drop=True)
+    geoms, rows, fids = raw.geoms[keep], raw.rows[keep], _subset(fids, index)
+    attributes = _subset(raw.attributes, index)
     if len(geoms) == 0:
         raise InputError(f"{raw.path}: no features with a geometry")
     info = _settle_crs(raw, geoms, crs, report)
@@ -60,8 +61,8 @@ def validate(
     geoms, repaired = _repair(geoms, rows, fids, kind, report)
     keep = _check_kind(raw, geoms, rows, fids, kind, report)
     kept = np.flatnonzero(keep)
-    geoms, rows, fids, repaired, index = geoms[keep], rows[keep], fids.take(kept), repaired[keep], index[keep]
-    attributes = attributes.iloc[kept].reset_index(drop=True)
+    geoms, rows, fids, repaired, index = geoms[keep], rows[keep], _subset(fids, kept), repaired[keep], index[keep]
+    attributes = _subset(attributes, kept)
     geoms = to_wgs84(geoms, info)
     bounds = shapely.bounds(geoms)
     outside = _flag_outside_china(bounds, rows, fids, report)
@@ -78,13 +79,22 @@ def _source_wkb(raw: RawLayer, index: np.ndarray, unchanged: np.ndarray) -> pa.A
     null elsewhere. None when the reader kept no WKB or nothing is reusable."""
     if raw.wkb is None or len(index) == 0:
         return None
-    wkb = raw.wkb.take(pa.array(index))
+    wkb = _subset(raw.wkb, index)
     same = unchanged & _plain_wkb(wkb)
     if not same.any():
         return None
     if same.all():
         return wkb
     return pc.if_else(pa.array(same), wkb, pa.nulls(len(wkb), wkb.type))
+
+
+def _subset(values, index: np.ndarray):
+    """The rows ``index`` (ascending) of an Arrow array or a data frame; itself when that is all of them."""
+    if isinstance(values, pa.Array):
+        return values if len(index) == len(values) else values.take(pa.array(index))
+    if len(index) == len(values) and values.index.equals(pd.RangeIndex(len(values))):
+        return values
+    return values.iloc[index].reset_index(drop=True)
 
 
 def _plain_wkb(wkb: pa.Array) -> np.ndarray:
@@ -101,8 +111,8 @@ def _plain_wkb(wkb: pa.Array) -> np.ndarray:
     if wkb.null_count:
         plain &= ~np.asarray(wkb.is_null())
     at = start[plain]
-    header = data[at[:, None] + np.arange(5)]
-    plain[plain] = (header[:, 0] == 1) & (header[:, 1] >= 1) & (header[:, 1] <= 7) & ~header[:, 2:].any(axis=1)
+    kind = data[at + 1]
+    plain[plain] = (data[at] == 1) & (kind >= 1) & (kind <= 7) & ((data[at + 2] | data[at + 3] | data[at + 4]) == 0)
     return plain
 
 
