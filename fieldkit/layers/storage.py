@@ -1,6 +1,7 @@
 """Storing a validated layer: one Layer row plus a bulk insert of its features.
 
-Geometries go in as WKB from one vectorised :func:`shapely.to_wkb`; attributes are turned
+Geometries go in as WKB (the file's own bytes where validation kept the geometry, else one
+vectorised :func:`shapely.to_wkb`); attributes are turned
 into JSON text once (polars' encoder, or pandas' for dates and other rich types) and bound as
 text, so no per-row ``json.dumps``. On SQLite the rows are tuples handed to the driver's
 ``executemany`` (SQLAlchemy's per-row parameter processing cost 4x the insert itself); on
