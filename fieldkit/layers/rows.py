@@ -63,21 +63,18 @@ _TYPE_NAMES = pa.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPo
                         "MultiPolygon", "GeometryCollection"], pa.string())
 
 
-def _wkb(result: ImportResult) -> tuple[pa.Array, np.ndarray | None]:
-    """The WKB column and the positions to take from it for features in file order.
-
-    The file's own bytes where validation kept them; the others are encoded by shapely and
-    appended after them, and the positions (None: in order) point each feature to its bytes.
-    """
+def _wkb(result: ImportResult) -> pa.Array:
+    """WKB of every feature in file order: the file's own bytes where validation kept them,
+    shapely's encoding of the others."""
     if result.wkb is None:
-        return pa.array(shapely.to_wkb(result.geoms), pa.binary()), None
+        return pa.array(shapely.to_wkb(result.geoms), pa.binary())
     if result.wkb.null_count == 0:
-        return result.wkb, None
+        return result.wkb
     missing = np.flatnonzero(np.asarray(result.wkb.is_null()))
     encoded = pa.array(shapely.to_wkb(result.geoms[missing]), result.wkb.type)
     positions = np.arange(len(result.wkb))
-    positions[missing] = len(result.wkb) + np.arange(missing.size)
-    return pa.concat_arrays([result.wkb, encoded]), positions
+    positions[missing] = len(result.wkb) + np.arange(missing.size)  # the encoded ones follow the file's
+    return pa.concat_arrays([result.wkb, encoded]).take(positions)
 
 
 def _flags_text(flags: list[list[str] | None]) -> pa.Array:
@@ -109,12 +106,9 @@ class FeatureRows:
     def _file_order(self) -> pa.Table:
         """Every column but ``length_m`` in file order (converted sequentially, which is fast)."""
         result = self.result
-        wkb, positions = _wkb(result)
-        if positions is not None:
-            wkb = wkb.take(positions)
         return pa.table({
             "fid": result.fid_array, "name": result.name_array,
-            "geom_type": _TYPE_NAMES.take(pa.array(result.type_ids)), "geom": wkb,
+            "geom_type": _TYPE_NAMES.take(pa.array(result.type_ids)), "geom": _wkb(result),
             **{k: result.bounds[:, i] for i, k in enumerate(("minx", "miny", "maxx", "maxy"))},
             "properties": properties_arrow(result.attributes), "flags": _flags_text(result.flags),
         })
@@ -146,13 +140,14 @@ class FeatureRows:
         one chunk while the next is gathered. Lengths not yet measured are measured chunk by
         chunk; the result's lengths and report total are complete once the last chunk is out."""
         result = self.result
-        lengths = result.lengths_m
-        measured = np.empty(len(self)) if lengths is None else None
+        measured = np.empty(len(self)) if result.lengths_m is None else None
         table = self._file_order()
         for start in range(0, len(self), size):
             take = self.order[start:start + size]
-            if measured is not None:
-                measured[take] = result.measure(take)
-            yield self._with_lengths(table.take(take), (measured if lengths is None else lengths)[take])
+            if measured is None:
+                lengths = result.lengths_m[take]
+            else:
+                lengths = measured[take] = result.measure(take)
+            yield self._with_lengths(table.take(take), lengths)
         if measured is not None:
             result.measured(measured)

@@ -19,11 +19,11 @@ import shapely
 from ..errors import CRSError, InputError
 from ..geo.crs import CHINA_BBOX, CRSInfo, looks_swapped, plausible_lonlat, resolve_crs, suggest_crs, to_wgs84
 from . import fields
-from .base import KIND_GEOMETRY, ImportReport, ImportResult, Problem, RawLayer
+from .base import KIND_GEOMETRY, LINE_TYPES, ImportReport, ImportResult, Problem, RawLayer
 
 TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
               "MultiPolygon", "GeometryCollection")
-FAMILY_TYPES = {"point": (0, 4), "line": (1, 2, 5), "polygon": (3, 6)}
+FAMILY_TYPES = {"point": (0, 4), "line": LINE_TYPES, "polygon": (3, 6)}
 OFFSET_KEYS = ("gcj02", "bd09")
 
 

@@ -121,3 +121,19 @@ def test_layer_row_values_use_the_column_types(runtime):
     values = sqlite_bulk.layer_row_values(runtime.db.engine, {"report": {"名": [1]}, "name": "河", "licence": None})
     assert json.loads(values.pop("report")) == {"名": [1]}  # JSON text, as the ORM stores it
     assert values == {"name": "河", "licence": None}
+
+
+def test_repaired_features_are_stored_re_encoded_and_the_rest_as_the_file_had_them(runtime, tmp_path, monkeypatch):
+    squares = [shapely.box(100 + i * 0.01, 37, 100.005 + i * 0.01, 37.005) for i in range(150)]
+    squares[3] = shapely.Polygon([(100, 38), (100.1, 38.1), (100.1, 38), (100, 38.1), (100, 38)])  # bowtie
+    path = tmp_path / "parks.gpkg"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"pid": np.arange(150)}, geometry=squares, crs="EPSG:4326"), path)
+    file_wkb = dict(zip(range(150), pyogrio.read_arrow(path)[1]["geom"].to_pylist()))
+    monkeypatch.setattr(storage, "LOADER_AT", 100)
+    _, report = import_file(runtime, path, "boundary", slug="parks", id_field="pid")
+    assert report.repaired == 1
+    _, feats = rows(runtime, "parks")
+    stored = {int(f.fid): f for f in feats}
+    assert stored[3].flags == ["repaired"] and stored[3].geom.wkb != file_wkb[3]
+    assert shapely.from_wkb(stored[3].geom.wkb).equals(shapely.make_valid(squares[3]))
+    assert all(stored[i].geom.wkb == file_wkb[i] for i in stored if i != 3)
