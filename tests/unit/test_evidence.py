@@ -202,3 +202,76 @@ def test_names_from_disk_with_undecodable_bytes_keep_a_replacement_character():
     raw = os.fsdecode(b"\xb3\xa4\xb3\xc7.jpg")  # GBK "长城" read on a UTF-8 system
     assert clean_name(raw) == "\ufffd\ufffd\ufffd\ufffd.jpg"
     assert clean_name("/tmp/第一天/长城.jpg") == "长城.jpg"
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 3 * 4096, (4 << 20) + 4096 + 17])
+def test_originals_are_written_byte_for_byte_whatever_their_length(store, size):
+    data = os.urandom(size)
+    sha, created = store.put(data)
+    assert created and store.read(sha) == data and store.verify(sha)
+
+
+def _supports_direct(folder) -> bool:
+    try:
+        fd = os.open(folder / "probe", os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(folder / "probe")
+    return True
+
+
+def _direct_flags_seen(monkeypatch) -> list[bool]:
+    seen: list[bool] = []
+    real = evidence_mod.fcntl.fcntl
+
+    def spy(fd, cmd, *args):
+        if cmd == evidence_mod.fcntl.F_SETFL:
+            seen.append(bool(args[0] & os.O_DIRECT))
+        return real(fd, cmd, *args)
+
+    monkeypatch.setattr(evidence_mod.fcntl, "fcntl", spy)
+    return seen
+
+
+def test_originals_bypass_the_page_cache_and_derivatives_do_not(store, monkeypatch):
+    seen = _direct_flags_seen(monkeypatch)
+    data = os.urandom(3 * 4096 + 100)
+    sha, _ = store.put(data)
+    if not _supports_direct(store.tmp_dir):
+        pytest.skip("the test directory's filesystem refuses O_DIRECT")
+    assert seen == [True, False]  # on for the whole blocks, off again for the tail
+    assert store.read(sha) == data
+    seen.clear()
+    store.put_derivative(sha, "thumb", b"\xff\xd8" + bytes(9000))
+    assert seen == []
+
+
+def test_a_filesystem_without_o_direct_gets_normal_writes(store, monkeypatch):
+    real = evidence_mod.fcntl.fcntl
+
+    def refuse_direct(fd, cmd, *args):
+        if cmd == evidence_mod.fcntl.F_SETFL and args[0] & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(fd, cmd, *args)
+
+    monkeypatch.setattr(evidence_mod.fcntl, "fcntl", refuse_direct)
+    data = os.urandom(10_000)
+    sha, _ = store.put(data)
+    assert store.read(sha) == data
+
+
+def test_a_direct_write_refused_midway_goes_on_normally(store, monkeypatch):
+    real_write = evidence_mod.os.write
+    calls = []
+
+    def picky(fd, buf):
+        calls.append(len(buf))
+        if len(calls) == 1 and evidence_mod.fcntl.fcntl(fd, evidence_mod.fcntl.F_GETFL) & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, buf)
+
+    monkeypatch.setattr(evidence_mod.os, "write", picky)
+    data = os.urandom(20_000)
+    sha, _ = store.put(data)
+    assert store.read(sha) == data and len(calls) >= 2
