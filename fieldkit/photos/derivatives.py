@@ -1,8 +1,10 @@
 """Derivatives of an original: upright preview and thumbnail, and a metadata-free public copy.
 
-Speed matters (see ``PERFORMANCE.md``): a JPEG is decoded once, at the reduced DCT scale the
-preview needs (``draft``), resized once, and the thumbnail is made from the preview. EXIF
-orientation is applied to the small image, not the original.
+Speed matters (bench/ingest.py): a JPEG is decoded once, by libjpeg-turbo (simplejpeg) straight
+into a reused RGBX buffer, at the reduced DCT scale the preview needs; the preview is resized
+from it once and the thumbnail from the preview (OpenCV), EXIF orientation is applied to the
+small image, and both are encoded from the same buffers. Other formats (and any JPEG that
+libjpeg-turbo refuses) are decoded by Pillow and then take the same path.
 
 The public copy of a JPEG is made by walking its markers and dropping the metadata segments;
 the entropy-coded data is copied byte for byte, so the pixels are exactly the original's.
@@ -13,11 +15,13 @@ from __future__ import annotations
 import io
 import re
 import struct
+import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import pyarrow as pa
+import simplejpeg
 from PIL import Image
 
 from ..errors import InputError
@@ -27,9 +31,7 @@ cv2.setNumThreads(1)  # ingest parallelises across worker processes; threads wou
 PREVIEW_QUALITY = 85
 THUMB_QUALITY = 80
 PUBLIC_QUALITY = 92
-RESAMPLE = Image.Resampling.BILINEAR  # antialiased (support scales with the reduction)
 TAG_ORIENTATION = 0x0112
-_RESIZABLE = ("RGB", "L", "RGBA", "LA", "CMYK", "YCbCr")
 
 # Orientation tag value → the transpose that makes the pixels upright (as ImageOps.exif_transpose).
 _UPRIGHT = {
@@ -41,6 +43,16 @@ _UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+# The same transposes on pixel arrays (rows, columns[, channels]).
+_UPRIGHT_PIXELS = {
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: cv2.transpose,
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.rotate(cv2.transpose(a), cv2.ROTATE_180),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
 
 
 @dataclass(slots=True)
@@ -51,6 +63,21 @@ class Derivatives:
     thumb: bytes
     preview_size: tuple[int, int]
     thumb_size: tuple[int, int]
+
+
+@dataclass(slots=True)
+class Decoded:
+    """Decoded pixels, still as stored (not yet upright): ``(h, w, 4)`` RGBX or ``(h, w)`` grey
+    uint8, and the EXIF orientation to apply. The pixels may live in a per-thread buffer that
+    the next decode in the same thread reuses: render them before decoding another image."""
+
+    pixels: np.ndarray
+    orientation: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) as stored."""
+        return self.pixels.shape[1], self.pixels.shape[0]
 
 
 def fit_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
@@ -69,77 +96,128 @@ def draft_scale(size: tuple[int, int], long_side: int) -> int:
     return 1
 
 
-def make_derivatives(img: Image.Image, preview_px: int, thumb_px: int) -> Derivatives:
-    """Decode ``img`` (opened, not yet loaded) once and make the upright preview and thumbnail."""
-    return render_derivatives(decode_for_preview(img, preview_px), preview_px, thumb_px)
+def make_derivatives(img: Image.Image, data: bytes, preview_px: int, thumb_px: int) -> Derivatives:
+    """Decode ``img`` (opened from ``data``, not yet loaded) once; make the upright preview and thumbnail."""
+    return render_derivatives(decode_for_preview(img, data, preview_px), preview_px, thumb_px)
 
 
-def decode_for_preview(img: Image.Image, preview_px: int) -> Image.Image:
-    """Decode ``img`` in place, JPEGs at the smallest DCT scale that still covers the preview.
-
-    This is where a broken file fails (e.g. truncated data); returns ``img``.
-    """
+def decode_for_preview(img: Image.Image, data: bytes, preview_px: int) -> Decoded:
+    """Decode ``img`` (opened from ``data``), JPEGs at the smallest DCT scale that still covers
+    the preview. This is where a broken file fails (e.g. truncated data)."""
+    if img.format == "JPEG" and img.mode in ("RGB", "L"):
+        scale = draft_scale(img.size, preview_px)
+        try:
+            pixels = _decode_jpeg(data, -(-img.width // scale), -(-img.height // scale), img.mode == "L")
+        except ValueError:
+            pass  # not for libjpeg-turbo's simple API (or broken): Pillow decodes it, or says why not
+        else:
+            return Decoded(pixels, _orientation(img))
     if img.format == "JPEG":
         scale = draft_scale(img.size, preview_px)
         if scale > 1:
             img.draft("RGB", (img.width // scale, img.height // scale))
     img.load()
-    return img
-
-
-def render_derivatives(img: Image.Image, preview_px: int, thumb_px: int) -> Derivatives:
-    """Preview and thumbnail of a decoded image: resize, then make it upright, then encode.
-
-    The thumbnail is made from the preview (integer box reduction, then a small resize).
-    """
     orientation = _orientation(img)  # read after load: TIFF applies its own on load
-    if img.mode not in _RESIZABLE:
-        img = _to_rgb(img)
-    preview = resize(_to_rgb(img), fit_size(img.size, preview_px))
-    if orientation in _UPRIGHT:
-        preview = preview.transpose(_UPRIGHT[orientation])
-    thumb = preview.resize(fit_size(preview.size, thumb_px), RESAMPLE, reducing_gap=1.0)
+    return Decoded(_pixels(_to_rgb(img)), orientation)
+
+
+def _decode_jpeg(data: bytes, width: int, height: int, grey: bool) -> np.ndarray:
+    """libjpeg-turbo's decode at the DCT scale giving ``width`` x ``height``, into a reused buffer.
+    Strict: a warning (e.g. premature end of data) is a :class:`ValueError`."""
+    channels = 1 if grey else 4
+    buffer = _buffer("decode", width * height * channels)
+    pixels = simplejpeg.decode_jpeg(data, colorspace="GRAY" if grey else "RGBX", min_width=width,
+                                    min_height=height, buffer=buffer, strict=True)
+    return pixels[:, :, 0] if grey else pixels
+
+
+def render_derivatives(decoded: Decoded, preview_px: int, thumb_px: int) -> Derivatives:
+    """Preview and thumbnail of decoded pixels: resize, then make upright, then encode.
+
+    The thumbnail is made from the preview.
+    """
+    preview = shrink(decoded.pixels, fit_size(decoded.size, preview_px), reuse="preview")
+    if decoded.orientation in _UPRIGHT_PIXELS:
+        preview = _UPRIGHT_PIXELS[decoded.orientation](preview)
+    thumb = shrink(preview, fit_size((preview.shape[1], preview.shape[0]), thumb_px))
     return Derivatives(
-        preview=encode_jpeg(preview, PREVIEW_QUALITY),
-        thumb=encode_jpeg(thumb, THUMB_QUALITY),
-        preview_size=preview.size,
-        thumb_size=thumb.size,
+        preview=encode_pixels(preview, PREVIEW_QUALITY),
+        thumb=encode_pixels(thumb, THUMB_QUALITY),
+        preview_size=(preview.shape[1], preview.shape[0]),
+        thumb_size=(thumb.shape[1], thumb.shape[0]),
     )
 
 
-def resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """``img`` resized to ``size``: 8-bit RGB/L through OpenCV, anything else through Pillow.
+def shrink(pixels: np.ndarray, size: tuple[int, int], reuse: str | None = None) -> np.ndarray:
+    """``pixels`` reduced to ``size`` (width, height), antialiased: halved with a 2x2 box filter
+    while at least twice too big, then bilinear for the last step (under 2x, where bilinear
+    needs no wider support). ``reuse`` names a per-thread buffer for the result.
 
-    After the JPEG draft decode the remaining reduction is under 2x (e.g. 2000 → 1600 px), where
-    bilinear interpolation needs no wider antialiasing support. OpenCV's SIMD bilinear does it in
-    about 4 ms; Pillow's antialiased resize takes about 24 ms, a third of a photo's ingest cost
-    (bench/ingest.py). The pixels reach OpenCV without a copy (:func:`_pixels`).
+    A halving is OpenCV's exact-factor area path (an odd last row or column is dropped), which
+    is about ten times faster than its general area resize; the final bilinear step is SIMD.
     """
-    if img.size == size:
-        return img
-    w, h = img.size
-    if img.mode in ("RGB", "L") and w < 2 * size[0] and h < 2 * size[1]:
-        pixels = _pixels(img)
-        out = cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR)
-        if img.mode == "RGB":  # Pillow keeps RGB as RGBX: map OpenCV's output without a copy
-            return Image.frombuffer("RGBX", size, out, "raw", "RGBX", 0, 1)
-        return Image.fromarray(out)
-    return img.resize(size, RESAMPLE, reducing_gap=2.0)
+    width, height = size
+    while pixels.shape[1] >= 2 * width and pixels.shape[0] >= 2 * height:
+        h, w = pixels.shape[0] // 2, pixels.shape[1] // 2
+        pixels = _resize(pixels[: 2 * h, : 2 * w], (w, h), cv2.INTER_AREA)
+    if (pixels.shape[1], pixels.shape[0]) == size:
+        return pixels
+    return _resize(pixels, size, cv2.INTER_LINEAR, reuse)
+
+
+def _resize(pixels: np.ndarray, size: tuple[int, int], interpolation: int, reuse: str | None = None) -> np.ndarray:
+    if reuse is None:
+        return cv2.resize(pixels, size, interpolation=interpolation)
+    shape = (size[1], size[0], *pixels.shape[2:])
+    out = _buffer(reuse, int(np.prod(shape)))[: int(np.prod(shape))].reshape(shape)
+    cv2.resize(pixels, size, dst=out, interpolation=interpolation)
+    return out
+
+
+_buffers = threading.local()
+_BUFFER_MAX = 64 << 20  # larger buffers are not kept (a preview never needs one)
+
+
+def _buffer(name: str, nbytes: int) -> np.ndarray:
+    """A uint8 buffer of at least ``nbytes``, kept per thread and reused by the next image.
+
+    Every photo needs the same large buffers; allocated afresh they come back as new pages that
+    the kernel must fault in and zero, a cost comparable to resizing the image.
+    """
+    if nbytes > _BUFFER_MAX:
+        return np.empty(nbytes, np.uint8)
+    kept = getattr(_buffers, "kept", None)
+    if kept is None:
+        kept = _buffers.kept = {}
+    buf = kept.get(name)
+    if buf is None or buf.size < nbytes:
+        buf = kept[name] = np.empty(nbytes, np.uint8)
+    return buf[:nbytes]
+
+
+def encode_pixels(pixels: np.ndarray, quality: int) -> bytes:
+    """RGBX or grey pixels as a baseline JPEG (4:2:0 for colour) without metadata."""
+    pixels = np.ascontiguousarray(pixels)
+    if pixels.ndim == 2:
+        return simplejpeg.encode_jpeg(pixels[:, :, None], quality, colorspace="GRAY", colorsubsampling="Gray")
+    return simplejpeg.encode_jpeg(pixels, quality, colorspace="RGBX", colorsubsampling="420")
 
 
 def _pixels(img: Image.Image) -> np.ndarray:
-    """The image's memory as a numpy array: a zero-copy view through Pillow's Arrow export when
-    the image sits in one memory block ((h, w, 4) RGBX for RGB), else a copy (``np.asarray``).
+    """An RGB or L image's memory as an array: ``(h, w, 4)`` RGBX or ``(h, w)``, a zero-copy view
+    through Pillow's Arrow export when the image sits in one memory block, else a copy.
 
     ``np.asarray`` goes through ``tobytes`` and costs about 12 ms for a 2000x1500 RGB image.
     """
     try:
         values = pa.array(img)
     except (ValueError, TypeError, NotImplementedError):
-        return np.asarray(img)
-    if img.mode == "RGB":
+        values = None
+    if values is not None and img.mode == "RGB":
         values = values.values
-    if values.offset != 0:
+    if values is None or values.offset != 0:
+        if img.mode == "RGB":
+            return np.ascontiguousarray(np.asarray(img.convert("RGBX")))
         return np.asarray(img)
     channels = 4 if img.mode == "RGB" else 1
     flat = np.frombuffer(values.buffers()[1], np.uint8, count=img.width * img.height * channels)

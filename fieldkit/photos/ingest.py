@@ -192,9 +192,9 @@ def start_processing(store: EvidenceStore, data: bytes, name: str,
             meta = extract(img, data, name)
             if store.exists(meta.sha256) and store.has_derivatives(meta.sha256):
                 return Processed(name, len(data), meta), None
-            decode_for_preview(img, opts.preview_px)
+            decoded = decode_for_preview(img, data, opts.preview_px)
             stored = store.put_in_background(data, meta.sha256)
-            made = render_derivatives(img, opts.preview_px, opts.thumb_px)
+            made = render_derivatives(decoded, opts.preview_px, opts.thumb_px)
         store.put_derivative(meta.sha256, "preview", made.preview)
         store.put_derivative(meta.sha256, "thumb", made.thumb)
     except StorageError:
