@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from pathlib import Path
@@ -91,10 +92,22 @@ def import_file(
 
 
 def slugify(text: str, fallback: str = "layer") -> str:
-    """A lowercase ASCII slug of ``text`` (or of ``fallback`` when ``text`` has no ASCII words)."""
-    for candidate in (text, fallback, "layer"):
-        ascii_text = unicodedata.normalize("NFKD", candidate).encode("ascii", "ignore").decode()
-        slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:100]
-        if slug:
-            return slug
+    """A lowercase ASCII slug of ``text`` (or of ``fallback`` when ``text`` is blank).
+
+    Letters with no ASCII form (长城, 河流) are not dropped silently: the slug then ends with a
+    short hash of the whole name, so ``长城.shp`` and ``河流.shp`` get different ids (and each
+    the same id again when re-imported) instead of both becoming ``layer``.
+    """
+    for candidate in (text, fallback):
+        candidate = unicodedata.normalize("NFC", candidate.strip())
+        if not candidate:
+            continue
+        decomposed = unicodedata.normalize("NFKD", candidate)
+        kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+        ascii_text = kept.encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+        if len(ascii_text) == len(kept) and slug:
+            return slug[:100]
+        digest = hashlib.blake2s(candidate.encode(), digest_size=4).hexdigest()
+        return f"{slug[:90]}-{digest}" if slug else f"layer-{digest}"
     return "layer"

@@ -191,3 +191,25 @@ def test_cli_check_manifest(tmp_path):
     result = CliRunner().invoke(main, ["layers", "check-manifest", str(tmp_path / "layers.toml")])
     assert result.exit_code == 3
     assert "layer #1 (id 'x'): kind 'lake'" in result.output and "file 'no.shp' not found" in result.output
+
+
+def test_layers_named_only_in_chinese_get_distinct_stable_ids(runtime, tmp_path):
+    """长城.shp and 河流.shp used to both become 'layer', the second replacing the first."""
+    from fieldkit.layers.importer import slugify
+
+    rivers = write_gbk_shapefile(tmp_path, stem="河流")
+    frame = river_frame()
+    frame.geometry = frame.geometry.translate(0.5, 0.5)
+    wall = tmp_path / "长城.geojson"
+    frame.to_file(wall, driver="GeoJSON")
+    first, _ = import_file(runtime, rivers, "river")
+    second, _ = import_file(runtime, wall, "great_wall")
+    assert first.slug != second.slug
+    assert first.slug.startswith("layer-") and second.slug.startswith("layer-")
+    again, _ = import_file(runtime, rivers, "river")  # the same name: the same layer, replaced
+    assert again.slug == first.slug and again.version == 2
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Layer)) == 2
+    assert slugify("Jinchang Great Wall") == "jinchang-great-wall"  # ASCII names as before
+    assert slugify("Café") == "cafe"
+    assert slugify("长城 2024") != slugify("河流 2024")
