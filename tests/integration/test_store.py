@@ -87,3 +87,15 @@ def test_feature_from_geometry_derives_type_and_bbox():
     feat = Feature.from_geometry(1, "W1", "段", line, length_m=9000.0)
     assert (feat.geom_type, feat.minx, feat.miny, feat.maxx, feat.maxy) == ("LineString", 102.1, 38.5, 102.2, 38.6)
     assert feat.fid == "W1" and feat.length_m == 9000.0 and feat.geom is line
+
+
+def test_a_database_url_with_a_percent_sign_migrates(tmp_path):
+    """Alembic's config interpolates '%': a data directory (or URL-encoded password) with one
+    used to stop every migration."""
+    from fieldkit.runtime import Runtime
+
+    rt = Runtime(Settings.from_env(env={}, data_dir=tmp_path / "巡查 100%"))
+    try:
+        assert current(rt.db.engine) is not None
+    finally:
+        rt.db.dispose()
