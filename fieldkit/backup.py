@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 import orjson
-from sqlalchemy import inspect, make_url, select
+from sqlalchemy import create_engine, inspect, make_url, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from . import fixity
 from .errors import ConflictError, InputError, StorageError
@@ -118,8 +122,7 @@ def restore(rt, src: str | os.PathLike) -> fixity.FixityReport:
         target.parent.mkdir(parents=True, exist_ok=True)
         _sqlite_copy(src / SQLITE_FILE, target)
     else:
-        _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-              "--dbname", _libpq_url(rt.settings.db_url), str(src / PG_FILE)], "pg_restore", rt.settings.db_url)
+        _pg_restore(rt.settings.db_url, src / PG_FILE)
     rt.__dict__.pop("db", None)  # reopen (and migrate, if the backup is older) on next use
     store = rt.evidence
     for rel in manifest["files"]:
@@ -233,7 +236,60 @@ def _libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql", password=None).render_as_string(hide_password=False)
 
 
-def _run(args: list[str], what: str, url: str) -> None:
+# Lines of ``pg_restore --list`` for extensions and their comments, e.g.
+# "2; 3079 16385 EXTENSION - postgis " and "4550; 0 0 COMMENT - EXTENSION postgis ".
+_EXTENSION_ENTRY = re.compile(r"^\d+;\s+\d+\s+\d+\s+(?:COMMENT - )?EXTENSION (?:- )?(\S+)")
+_TABLE_ENTRY = re.compile(r"^\d+;\s+\d+\s+\d+\s+TABLE (DATA )?(\S+ \S+)")
+
+
+def _pg_restore(url: str, dump: Path) -> None:
+    """Restore ``dump`` into the database at ``url`` as FieldKit's own (non-superuser) role.
+
+    Extensions belong to the superuser who created them, so their entries are left out of the
+    restore: their comments (only an extension's owner may set one), and the rows of their own
+    tables (PostGIS's ``spatial_ref_sys``: table data with no table of the dump's own). The target
+    must have the extensions already, as docs/deploy.md creates PostGIS; where it does not, they
+    are created first if the role may, else the restore stops with what a superuser must run.
+    """
+    lines = _run(["pg_restore", "--list", str(dump)], "pg_restore --list", url).splitlines()
+    needed = sorted({m.group(1) for m in map(_EXTENSION_ENTRY.match, lines) if m})
+    _ensure_extensions(url, needed)
+    tables = {m.group(2) for m in map(_TABLE_ENTRY.match, lines) if m and not m.group(1)}
+    keep = [line for line in lines if not _EXTENSION_ENTRY.match(line) and not _extension_rows(line, tables)]
+    with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as toc:
+        toc.write("\n".join(keep) + "\n")
+        toc.flush()
+        _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+              "--use-list", toc.name, "--dbname", _libpq_url(url), str(dump)], "pg_restore", url)
+
+
+def _extension_rows(line: str, tables: set[str]) -> bool:
+    match = _TABLE_ENTRY.match(line)
+    return bool(match and match.group(1) and match.group(2) not in tables)
+
+
+def _ensure_extensions(url: str, names: list[str]) -> None:
+    if not names:
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            present = set(conn.scalars(text("SELECT extname FROM pg_extension")))
+        for name in (n for n in names if n not in present):
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f'CREATE EXTENSION IF NOT EXISTS "{name}"'))
+            except DBAPIError as exc:
+                database = make_url(url).database
+                raise StorageError(
+                    f"restore: the target database {database} has no {name} extension and this role may "
+                    f"not create it; as a superuser run: psql -d {database} -c 'CREATE EXTENSION {name}' "
+                    f"({str(exc.orig).strip().splitlines()[0]})") from exc
+    finally:
+        engine.dispose()
+
+
+def _run(args: list[str], what: str, url: str) -> str:
     """Run a PostgreSQL client tool; the password goes in the environment, never on the command line."""
     tool = shutil.which(args[0]) or _pg_bin(args[0])
     if tool is None:
@@ -246,6 +302,7 @@ def _run(args: list[str], what: str, url: str) -> None:
     proc = subprocess.run([tool, *args[1:]], capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         raise StorageError(f"{what} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return proc.stdout
 
 
 def _pg_bin(name: str) -> str | None:

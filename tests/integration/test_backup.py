@@ -119,3 +119,53 @@ def test_cli_backup_and_restore(filled, fresh, tmp_path, monkeypatch):
     out = runner.invoke(main, ["--data-dir", str(fresh.settings.data_dir), "restore", str(tmp_path / "bk")])
     assert out.exit_code == 0, out.output
     assert "restored 4 photos; 4 originals re-hashed" in out.output
+
+
+@pytest.fixture
+def drill_database(pg_worker_url):
+    """A new database owned by a role without superuser rights, as docs/deploy.md sets one up;
+    yields ``make(with_postgis) -> SQLAlchemy URL`` acting as that role (``options=-crole=…``)."""
+    if pg_worker_url is None:
+        pytest.skip("PostgreSQL only: restoring as a role that is not superuser")
+    base = make_url(pg_worker_url)
+    name, role = f"{base.database}_drill", f"{base.database}_owner"
+    admin = create_engine(pg_worker_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+
+    def make(with_postgis: bool) -> str:
+        drop()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE ROLE "{role}" NOLOGIN'))
+            conn.execute(text(f'CREATE DATABASE "{name}" OWNER "{role}"'))
+        if with_postgis:  # the superuser's one step
+            su = create_engine(base.set(database=name), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+            with su.connect() as conn:
+                conn.execute(text("CREATE EXTENSION postgis"))
+            su.dispose()
+        return base.set(database=name, query={"options": f"-crole={role}"}).render_as_string(hide_password=False)
+
+    yield make
+    drop()
+    admin.dispose()
+
+
+def test_restore_drill_as_a_role_that_is_not_superuser(filled, drill_database, tmp_path):
+    """pg_restore used to stop at COMMENT ON EXTENSION postgis (only its owner may) and at
+    PostGIS's own spatial_ref_sys rows: the drill failed on a real server."""
+    backup.backup(filled, tmp_path / "bk")
+    url = drill_database(with_postgis=True)
+    rt = Runtime(Settings.from_env(env={}, data_dir=tmp_path / "drill", database_url=url))
+    try:
+        report = backup.restore(rt, tmp_path / "bk")
+        assert report.ok and report.photos == 4 and _counts(rt) == _counts(filled)
+        with rt.db.session() as s:
+            assert s.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")) is False
+    finally:
+        rt.db.dispose()
+    bare = Runtime(Settings.from_env(env={}, data_dir=tmp_path / "drill2", database_url=drill_database(with_postgis=False)))
+    with pytest.raises(StorageError, match="CREATE EXTENSION postgis"):
+        backup.restore(bare, tmp_path / "bk")
