@@ -1,7 +1,8 @@
 """Load: the app under gunicorn on loopback, inspectors uploading while reviewers browse the map API.
 
-For each backend (SQLite; PostGIS when ``--pg-url`` or ``FIELDKIT_BENCH_DATABASE_URL`` names a
-server whose user may create databases), a fresh data directory is seeded with a layer of 5,000
+For each backend (SQLite; PostGIS on ``--pg-url`` or ``FIELDKIT_BENCH_DATABASE_URL``, a server
+whose user may create databases, or else on a throwaway local cluster started for the run when
+PostgreSQL and PostGIS are installed, as ``./dev test`` installs them), a fresh data directory is seeded with a layer of 5,000
 segments and 20,000 placed photos, gunicorn starts with ``--workers`` processes on 127.0.0.1, and
 ``--clients`` client threads run for ``--seconds``: a quarter are inspectors uploading new photos
 (``POST /api/uploads``), the rest reviewers requesting ``/api/photos`` and ``/api/features`` for
@@ -16,11 +17,13 @@ Prints a table, then one JSON line per backend:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -210,6 +213,41 @@ def pg_database(admin_url: str) -> tuple[str, object]:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
 
 
+@contextlib.contextmanager
+def throwaway_cluster():
+    """A PostgreSQL cluster of Debian's packages in a temp dir on a free loopback port, durable
+    (fsync on, as a server would run), removed after; yields its admin URL, or None when
+    PostgreSQL or PostGIS is not installed."""
+    initdbs = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not initdbs or not any(Path("/usr/share/postgresql").glob("*/extension/postgis.control")):
+        yield None
+        return
+    bin_dir = initdbs[-1].parent
+    as_root = os.geteuid() == 0
+    user = "postgres" if as_root else os.environ.get("USER", "postgres")
+    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
+    folder = Path(tempfile.mkdtemp(prefix="fieldkit-load-pg-"))
+    if as_root:
+        shutil.chown(folder, "postgres")
+    data = folder / "data"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    try:
+        subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", user, "-E", "UTF8",
+                        "--locale=C.UTF-8", "--auth=reject"], check=True, **quiet)
+        (data / "pg_hba.conf").write_text(f"host all {user} 127.0.0.1/32 trust\n")
+        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w",
+                        "-o", f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} "
+                        "-c max_connections=200", "start"], check=True, **quiet)
+        yield f"postgresql+psycopg://{user}@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       check=False, **quiet)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="load per backend (≤ 60 in all)")
@@ -220,14 +258,21 @@ def main() -> None:
                         help="PostgreSQL server (a database is created there and dropped after)")
     args = parser.parse_args()
     results = [bench_backend("sqlite", None, args)]
-    if args.pg_url:
-        url, drop = pg_database(args.pg_url)
-        try:
-            results.append(bench_backend("postgis", url, args))
-        finally:
-            drop()
-    else:
-        print("postgis: skipped (pass --pg-url or set FIELDKIT_BENCH_DATABASE_URL)", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        pg_url = args.pg_url
+        if not pg_url:
+            pg_url = stack.enter_context(throwaway_cluster())
+            if pg_url:
+                print("postgis: on a throwaway local cluster (fsync on), removed after", file=sys.stderr)
+        if pg_url:
+            url, drop = pg_database(pg_url)
+            try:
+                results.append(bench_backend("postgis", url, args))
+            finally:
+                drop()
+        else:
+            print("postgis: skipped (PostgreSQL + PostGIS not installed; pass --pg-url or set "
+                  "FIELDKIT_BENCH_DATABASE_URL)", file=sys.stderr)
     print(f"{'backend':8} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
     for r in results:
         print(f"{r['backend']:8} {r['clients']:>7} {r['rps']:>7} {r['p50_ms']:>7} {r['p95_ms']:>7} "
