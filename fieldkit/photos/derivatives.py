@@ -104,16 +104,15 @@ def make_derivatives(img: Image.Image, data: bytes, preview_px: int, thumb_px: i
 def decode_for_preview(img: Image.Image, data: bytes, preview_px: int) -> Decoded:
     """Decode ``img`` (opened from ``data``), JPEGs at the smallest DCT scale that still covers
     the preview. This is where a broken file fails (e.g. truncated data)."""
-    if img.format == "JPEG" and img.mode in ("RGB", "L"):
-        scale = draft_scale(img.size, preview_px)
-        try:
-            pixels = _decode_jpeg(data, -(-img.width // scale), -(-img.height // scale), img.mode == "L")
-        except ValueError:
-            pass  # not for libjpeg-turbo's simple API (or broken): Pillow decodes it, or says why not
-        else:
-            return Decoded(pixels, _orientation(img))
     if img.format == "JPEG":
         scale = draft_scale(img.size, preview_px)
+        if img.mode in ("RGB", "L"):
+            try:
+                pixels = _decode_jpeg(data, -(-img.width // scale), -(-img.height // scale), img.mode == "L")
+            except ValueError:
+                pass  # not for libjpeg-turbo's simple API (or broken): Pillow decodes it, or says why not
+            else:
+                return Decoded(pixels, _orientation(img))
         if scale > 1:
             img.draft("RGB", (img.width // scale, img.height // scale))
     img.load()
@@ -169,7 +168,7 @@ def _resize(pixels: np.ndarray, size: tuple[int, int], interpolation: int, reuse
     if reuse is None:
         return cv2.resize(pixels, size, interpolation=interpolation)
     shape = (size[1], size[0], *pixels.shape[2:])
-    out = _buffer(reuse, int(np.prod(shape)))[: int(np.prod(shape))].reshape(shape)
+    out = _buffer(reuse, int(np.prod(shape))).reshape(shape)
     cv2.resize(pixels, size, dst=out, interpolation=interpolation)
     return out
 

@@ -263,36 +263,43 @@ _aligned = _AlignedBuffers()
 
 
 def _write_uncached(fd: int, data: bytes) -> None:
-    """Write ``data`` to the new, empty file ``fd``: whole blocks with ``O_DIRECT`` (from an
-    aligned buffer), the rest (and everything, where the filesystem refuses ``O_DIRECT``) normally."""
+    """Write ``data`` to the new, empty file ``fd``: whole blocks with ``O_DIRECT`` where the
+    filesystem takes it, the rest (or everything) normally."""
     view = memoryview(data)
-    done = 0
     whole = len(view) - len(view) % _ALIGN
-    direct = getattr(os, "O_DIRECT", 0)
-    if whole and direct:
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags | direct)
-        except OSError:
-            whole = 0  # e.g. tmpfs: no O_DIRECT here
-        try:
-            with _aligned.take() as buf:
-                while done < whole:
-                    n = min(len(buf), whole - done)
-                    buf[:n] = view[done:done + n]
-                    try:
-                        written = os.write(fd, memoryview(buf)[:n])
-                    except OSError as exc:
-                        if exc.errno != errno.EINVAL:
-                            raise
-                        break  # the filesystem took the flag but not the write: go on normally
-                    done += written
-                    if written % _ALIGN:
-                        break
-        finally:
-            if whole:
-                fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+    done = _write_direct(fd, view[:whole]) if whole else 0
     _write_all(fd, view[done:])
+
+
+def _write_direct(fd: int, view: memoryview) -> int:
+    """Write the block-aligned ``view`` with ``O_DIRECT`` through an aligned buffer; returns how
+    many bytes went that way (0 when the filesystem refuses the flag, fewer when it refuses a write)."""
+    direct = getattr(os, "O_DIRECT", 0)
+    if not direct:
+        return 0
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | direct)
+    except OSError:
+        return 0  # e.g. tmpfs
+    done = 0
+    try:
+        with _aligned.take() as buf:
+            while done < len(view):
+                n = min(len(buf), len(view) - done)
+                buf[:n] = view[done:done + n]
+                try:
+                    written = os.write(fd, memoryview(buf)[:n])
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    break  # the filesystem took the flag but not the write
+                done += written
+                if written % _ALIGN:
+                    break
+    finally:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+    return done
 
 
 def _write_all(fd: int, view: memoryview) -> None:
