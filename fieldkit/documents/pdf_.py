@@ -54,16 +54,25 @@ def export_pdf(doc: SuggestionDocument, path: Path, layout: Layout | None = None
     blocks = doc.blocks()
     _check_glyphs(blocks, names)
     story = _Story(layout, names).build(blocks)
-    pdf = BaseDocTemplate(
-        str(path), pagesize=(layout.page_width_mm * mm, layout.page_height_mm * mm),
-        title=f"{doc.title} {doc.doc_number}", author=doc.procuratorate, invariant=True,
-        creator=f"FieldKit; fonts: {describe_fonts(chosen)}", initialFontName=names["fangsong"],
-        initialFontSize=layout.body_pt, initialLeading=layout.line_pt)
-    # The frame is the text block (版心) itself: no padding inside the margins.
+    return build_pdf(path, story, layout, _page_number_painter(layout, names["song"]),
+                     title=f"{doc.title} {doc.doc_number}", author=doc.procuratorate,
+                     creator=f"FieldKit; fonts: {describe_fonts(chosen)}", initialFontName=names["fangsong"],
+                     initialFontSize=layout.body_pt, initialLeading=layout.line_pt)
+
+
+def build_pdf(path: str | Path, story: list, layout: Layout, on_page=None, **info) -> Path:
+    """Lay ``story`` out on ``layout``'s pages and write ``path``; ``on_page(canvas, doc)`` paints
+    each page (page numbers), ``info`` goes to the document (title, author...).
+
+    The frame is the text block (版心) itself: no padding inside the margins.
+    """
+    pdf = BaseDocTemplate(str(path), pagesize=(layout.page_width_mm * mm, layout.page_height_mm * mm),
+                          invariant=True, **info)
     frame = Frame(layout.left_mm * mm, layout.bottom_mm * mm, layout.text_width_mm * mm,
                   (layout.page_height_mm - layout.top_mm - layout.bottom_mm) * mm,
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="text-block")
-    pdf.addPageTemplates(PageTemplate("page", [frame], onPage=_page_number_painter(layout, names["song"])))
+    pages = PageTemplate("page", [frame], onPage=on_page) if on_page else PageTemplate("page", [frame])
+    pdf.addPageTemplates(pages)
     try:
         pdf.build(story)
     except OSError as exc:

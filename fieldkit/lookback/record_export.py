@@ -19,12 +19,12 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, Spacer, Table, TableStyle
 
 from ..cases.deadlines import LEGAL_TZ
 from ..documents.docx_ import set_fonts
 from ..documents.fonts import FontFile, Layout, resolve_pdf_fonts
-from ..documents.pdf_ import register_fonts
+from ..documents.pdf_ import build_pdf, register_fonts
 from ..errors import InputError, StorageError
 from .record import TITLE, LookBackRecord, RecordItem, RecordPhoto
 
@@ -114,16 +114,7 @@ def export_record_pdf(
                       colWidths=[(layout.text_width_mm / 2) * mm] * 2)
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         story += [Spacer(1, 4), table]
-    pdf = SimpleDocTemplate(
-        str(path), pagesize=(layout.page_width_mm * mm, layout.page_height_mm * mm),
-        leftMargin=layout.left_mm * mm, rightMargin=layout.right_mm * mm, topMargin=layout.top_mm * mm,
-        bottomMargin=layout.bottom_mm * mm, title=f"{TITLE} {rec.case_title}", author=rec.procuratorate,
-        invariant=True)
-    try:
-        pdf.build(story)
-    except OSError as exc:
-        raise StorageError(f"cannot write PDF {path}: {exc}") from exc
-    return Path(path)
+    return build_pdf(path, story, layout, title=f"{TITLE} {rec.case_title}", author=rec.procuratorate)
 
 
 def _pdf_photos(photos: tuple[RecordPhoto, ...], style: ParagraphStyle) -> list:

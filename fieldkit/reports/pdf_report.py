@@ -18,13 +18,10 @@ from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
-    BaseDocTemplate,
     CondPageBreak,
-    Frame,
     Image,
     KeepTogether,
     PageBreak,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -32,8 +29,7 @@ from reportlab.platypus import (
 )
 
 from ..documents.fonts import FontFile, Layout, resolve_pdf_fonts
-from ..documents.pdf_ import register_fonts
-from ..errors import StorageError
+from ..documents.pdf_ import build_pdf, register_fonts
 from .content import Item, PhotoCell, image_size
 from .docx_report import PHOTOS_PER_ROW, REPORT_LAYOUT
 from .scope import Progress
@@ -49,17 +45,7 @@ def write_pdf(items: Iterable[Item], path: Path, *, title: str = "巡查报告",
         if progress is not None and item.progress is not None:
             progress("排版PDF", item.progress)
         story.extend(getattr(story_maker, f"_{item.kind}")(item))
-    pdf = BaseDocTemplate(str(path), pagesize=(layout.page_width_mm * mm, layout.page_height_mm * mm),
-                          title=title, author="FieldKit", invariant=True)
-    frame = Frame(layout.left_mm * mm, layout.bottom_mm * mm, layout.text_width_mm * mm,
-                  (layout.page_height_mm - layout.top_mm - layout.bottom_mm) * mm,
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="text-block")
-    pdf.addPageTemplates(PageTemplate("page", [frame], onPage=_page_numbers(layout, names["song"])))
-    try:
-        pdf.build(story)
-    except OSError as exc:
-        raise StorageError(f"cannot write PDF {path}: {exc}") from exc
-    return Path(path)
+    return build_pdf(path, story, layout, _page_numbers(layout, names["song"]), title=title, author="FieldKit")
 
 
 def _page_numbers(layout: Layout, font: str):
