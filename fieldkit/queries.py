@@ -94,18 +94,21 @@ def parse_photo_filters(args: Mapping[str, str]) -> PhotoFilters:
     return PhotoFilters(
         inspection=int(insp) if insp else None,
         inspector=(args.get("inspector") or "").strip() or None,
-        date_from=_parse_date(args.get("from"), "from"),
-        date_to=_parse_date(args.get("to"), "to"),
+        date_from=parse_date(args.get("from"), "from"),
+        date_to=parse_date(args.get("to"), "to"),
     )
 
 
-def _parse_date(text: str | None, name: str) -> dt.date | None:
-    if not text:
+def parse_date(value: Any, name: str) -> dt.date | None:
+    """Parse a ``YYYY-MM-DD`` argument called ``name`` (a date passes through; blank is None)."""
+    if value is None or value == "":
         return None
+    if isinstance(value, dt.date):
+        return value
     try:
-        return dt.date.fromisoformat(text.strip())
+        return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InputError(f"{name}={text!r}: expected a date YYYY-MM-DD") from None
+        raise InputError(f"{name}={value!r}: expected a date YYYY-MM-DD") from None
 
 
 def parse_kinds(text: str | None) -> tuple[str, ...] | None:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select
 from ..errors import InputError, NotFoundError
 from ..findings.service import FindingView, list_findings
 from ..findings.taxonomy import Taxonomy, load_taxonomy
-from ..queries import BBox, parse_bbox, parse_kinds, visibility_clause
+from ..queries import BBox, parse_bbox, parse_date, parse_kinds, visibility_clause
 from ..store import (
     Case,
     CaseFinding,
@@ -97,24 +97,13 @@ def parse_scope(args: Mapping[str, Any]) -> ExportScope:
     scope = ExportScope(
         inspection=(str(args.get("inspection") or "").strip() or None),
         kinds=parse_kinds(args.get("kind") or None),
-        date_from=_date(args.get("from"), "from"),
-        date_to=_date(args.get("to"), "to"),
+        date_from=parse_date(args.get("from"), "from"),
+        date_to=parse_date(args.get("to"), "to"),
         bbox=parse_bbox(args.get("bbox") or None),
     )
     if scope.date_from and scope.date_to and scope.date_from > scope.date_to:
         raise InputError(f"from={scope.date_from} is after to={scope.date_to}")
     return scope
-
-
-def _date(value: Any, name: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError(f"{name}={value!r}: expected a date YYYY-MM-DD") from None
 
 
 def inspection_id(rt, scope: ExportScope) -> int | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import InputError
-from ..queries import BBox, parse_bbox, parse_kinds
+from ..queries import BBox, parse_bbox, parse_date, parse_kinds
 from ..store.models import LAYER_KINDS
 
 #: ``progress(stage, fraction)``: a short Chinese stage text and 0.0–1.0 of the whole build.
@@ -76,8 +76,8 @@ class ReportScope:
             bbox=parse_bbox(args.get("bbox")),
             boundary_feature=int(boundary) if boundary else None,
             kinds=parse_kinds(args.get("kind")),
-            date_from=_date(args.get("from"), "from"),
-            date_to=_date(args.get("to"), "to"),
+            date_from=parse_date(args.get("from"), "from"),
+            date_to=parse_date(args.get("to"), "to"),
             title=(str(args.get("title") or "").strip() or None),
         )
 
@@ -91,17 +91,6 @@ class ReportScope:
             ("范围", f"经度 {box.minx:.4f}–{box.maxx:.4f}，纬度 {box.miny:.4f}–{box.maxy:.4f}"
              if box else "不限"),
         ]
-
-
-def _date(value: Any, name: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError(f"{name}={value!r}: expected a date YYYY-MM-DD") from None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
