@@ -29,7 +29,7 @@ from sqlalchemy import select
 from ..errors import NotFoundError, StorageError
 from ..store import Case, CaseFinding, FindingPhoto
 from ..store.models import utcnow
-from .labels import CASE_STATES_ZH, LOCATION_SOURCES_ZH, zh
+from ..labels import CASE_STATES_ZH, LOCATION_SOURCES_ZH, zh
 from .safety import neutralise_cell, safe_member_name
 from .scope import UNRESTRICTED, ExportScope, first_submission, scope_photos
 

@@ -26,7 +26,7 @@ import pyogrio
 import shapely
 
 from ..errors import InputError, StorageError
-from .labels import (
+from ..labels import (
     FINDING_STATES_ZH,
     LOCATION_SOURCES_ZH,
     SEVERITIES_ZH,

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from ..cases.workflow import CASE_FIELDS, CaseFacts, State, pending_deadlines
 from ..errors import StorageError
-from .labels import (
+from ..labels import (
     CASE_STATES_ZH,
     DEADLINES_ZH,
     FINDING_STATES_ZH,

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import shapely
 
 from ..errors import StorageError
-from .labels import (
+from ..labels import (
     FINDING_STATES_ZH,
     LAYER_KINDS_ZH,
     LOCATION_SOURCES_ZH,

@@ -58,7 +58,7 @@ class ExportScope:
         if self.inspection:
             parts.append(f"巡查：{self.inspection}")
         if self.kinds:
-            from .labels import LAYER_KINDS_ZH
+            from ..labels import LAYER_KINDS_ZH
 
             parts.append("类型：" + "、".join(LAYER_KINDS_ZH.get(k, k) for k in self.kinds))
         if self.date_from or self.date_to:

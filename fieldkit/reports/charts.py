@@ -13,7 +13,8 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
 from .mapimg import category_colours
 from .plotting import font, new_figure, png_bytes
-from .scope import CASE_STATE_ZH, FINDING_STATE_ZH, ReportData
+from ..labels import CASE_STATES_ZH, FINDING_STATES_ZH
+from .scope import ReportData
 
 CHART_SIZE = (1400, 800)
 CHARTS = ("category", "body", "state", "rectification")
@@ -57,7 +58,7 @@ def render_chart(data: ReportData, name: str, size: tuple[int, int] = CHART_SIZE
 def _state_counts(data: ReportData) -> tuple[list[str], list[int], list[str]]:
     labels, values, colours = [], [], []
     for state, colour in (("open", "#D55E00"), ("closed", "#009E73")):
-        labels.append(f"问题：{FINDING_STATE_ZH[state]}")
+        labels.append(f"问题：{FINDING_STATES_ZH[state]}")
         values.append(sum(1 for f in data.findings if f.state == state))
         colours.append(colour)
     cases = Counter(f.case_state for f in data.findings if f.case_state)
@@ -65,7 +66,7 @@ def _state_counts(data: ReportData) -> tuple[list[str], list[int], list[str]]:
     values.append(sum(1 for f in data.findings if not f.case_state))
     colours.append("#7f7f7f")
     for state, n in sorted(cases.items(), key=lambda kv: -kv[1]):
-        labels.append(f"案件：{CASE_STATE_ZH.get(state, state)}")
+        labels.append(f"案件：{CASE_STATES_ZH.get(state, state)}")
         values.append(n)
         colours.append("#0072B2")
     return labels, values, colours

@@ -20,15 +20,8 @@ from PIL import UnidentifiedImageError
 from ..documents.drafting import CHINA_TZ, PLACEMENT_ZH
 from ..geo.measure import format_chainage
 from .charts import CHART_TITLES, CHARTS
-from .scope import (
-    CASE_STATE_ZH,
-    FINDING_STATE_ZH,
-    SEVERITY_ZH,
-    FeatureSection,
-    FindingItem,
-    PhotoItem,
-    ReportData,
-)
+from ..labels import CASE_STATES_ZH, FINDING_STATES_ZH, SEVERITIES_ZH
+from .scope import FeatureSection, FindingItem, PhotoItem, ReportData
 
 ANNEX_TITLE = "附件：照片清单"
 ANNEX_HEADER = ("编号", "拍摄时间", "文件名 / SHA-256")
@@ -83,8 +76,8 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
     features = [s for s in data.sections if s.key != ("none",)]
     return [
         ("发现问题", f"{len(data.findings)} 个"),
-        (f"其中{FINDING_STATE_ZH['open']}", f"{states.get('open', 0)} 个"),
-        (f"其中{FINDING_STATE_ZH['closed']}", f"{states.get('closed', 0)} 个"),
+        (f"其中{FINDING_STATES_ZH['open']}", f"{states.get('open', 0)} 个"),
+        (f"其中{FINDING_STATES_ZH['closed']}", f"{states.get('closed', 0)} 个"),
         ("涉及要素（段落/河段/场地）", f"{len(features)} 处"),
         ("涉及责任主体", f"{len({f.body for f in data.findings})} 个"),
         ("已立案件", f"{len(cases)} 件"),
@@ -137,7 +130,7 @@ def _overview_text(data: ReportData) -> str:
     open_n = sum(1 for f in data.findings if f.state == "open")
     days = sorted(f.seen_at for f in data.findings)
     span = f"，发现时间为{china_time(days[0])[:10]}至{china_time(days[-1])[:10]}" if days else ""
-    return (f"本次报告范围内共发现问题{len(data.findings)}个{span}，其中{FINDING_STATE_ZH['open']}{open_n}个；"
+    return (f"本次报告范围内共发现问题{len(data.findings)}个{span}，其中{FINDING_STATES_ZH['open']}{open_n}个；"
             f"涉及证据照片{len(data.photos)}张。各要素的问题、状态和照片见第四部分，"
             "全部照片及其SHA-256校验值见附件。")
 
@@ -159,14 +152,14 @@ def _section_items(section: FeatureSection, data: ReportData, evidence) -> Itera
 
 def finding_text(n: int, f: FindingItem) -> str:
     """One finding as a paragraph: category, state, body, chainage, time, place and note."""
-    parts = [f"{n}. {f.category_zh}（问题编号F{f.id}）", f"状态：{FINDING_STATE_ZH.get(f.state, f.state)}"]
+    parts = [f"{n}. {f.category_zh}（问题编号F{f.id}）", f"状态：{FINDING_STATES_ZH.get(f.state, f.state)}"]
     if f.closed_at:
         parts.append(f"关闭时间：{china_time(f.closed_at)}")
     if f.case_id is not None:
-        parts.append(f"案件：第{f.case_id}号（{CASE_STATE_ZH.get(f.case_state or '', f.case_state)}）")
+        parts.append(f"案件：第{f.case_id}号（{CASE_STATES_ZH.get(f.case_state or '', f.case_state)}）")
     parts.append(f"责任主体：{f.body}")
     if f.severity:
-        parts.append(f"程度：{SEVERITY_ZH.get(f.severity, f.severity)}")
+        parts.append(f"程度：{SEVERITIES_ZH.get(f.severity, f.severity)}")
     if f.chainage_m is not None:
         parts.append(f"桩号：{format_chainage(f.chainage_m)}")
     parts.append(f"发现时间：{china_time(f.seen_at)}")

@@ -21,7 +21,8 @@ from matplotlib.patches import Patch
 from ..geo.measure import GEOD
 from ..queries import BBox
 from .plotting import PALETTE, font, new_figure, png_bytes
-from .scope import FINDING_STATE_ZH, KIND_ZH, ReportData
+from ..labels import FINDING_STATES_ZH, LAYER_KINDS_ZH
+from .scope import ReportData
 from .tiles import draw_basemap
 
 MAP_FRACTION = 0.74  # share of the image width taken by the map; the legend panel has the rest
@@ -203,7 +204,7 @@ def _scale(ax, frame: MapFrame) -> None:
 def _legend(fig, data: ReportData, colours: dict[str, str]) -> None:
     kinds = [k for k in ("boundary", "great_wall", "river", "fitness_site")
              if any(kind == k for kind, _ in data.map_layers)]
-    handles = [Line2D([], [], **{k: v for k, v in _STYLE[k].items() if k != "zorder"}, label=KIND_ZH[k])
+    handles = [Line2D([], [], **{k: v for k, v in _STYLE[k].items() if k != "zorder"}, label=LAYER_KINDS_ZH[k])
                for k in kinds]
     if data.area is not None:
         handles.append(Line2D([], [], color="#c0392b", linewidth=1.4, label=f"报告范围：{data.area_name}"))
@@ -212,9 +213,9 @@ def _legend(fig, data: ReportData, colours: dict[str, str]) -> None:
     handles += [Patch(color=colours[c], label=names[c]) for c in shown]
     if len(colours) > len(shown):
         handles.append(Patch(color=PALETTE[-1], label="其他问题类别"))
-    handles += [Line2D([], [], marker="o", linestyle="", color="#444", label=f"问题（{FINDING_STATE_ZH['open']}）"),
+    handles += [Line2D([], [], marker="o", linestyle="", color="#444", label=f"问题（{FINDING_STATES_ZH['open']}）"),
                 Line2D([], [], marker="o", linestyle="", markerfacecolor="none", color="#444",
-                       label=f"问题（{FINDING_STATE_ZH['closed']}）")]
+                       label=f"问题（{FINDING_STATES_ZH['closed']}）")]
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(MAP_FRACTION + 0.01, 0.98),
                prop=font(6.5), title="图例", title_fontproperties=font(8), frameon=False,
                handlelength=1.8, borderaxespad=0)

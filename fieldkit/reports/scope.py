@@ -13,22 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import InputError
+from ..labels import LAYER_KINDS_ZH
 from ..queries import BBox, parse_bbox, parse_date, parse_kinds
 from ..store.models import LAYER_KINDS
 
 #: ``progress(stage, fraction)``: a short Chinese stage text and 0.0–1.0 of the whole build.
 Progress = Callable[[str, float], None]
 
-KIND_ZH = {"great_wall": "长城", "river": "河流", "fitness_site": "健身场地", "boundary": "行政边界"}
 SECTION_KIND_ZH = {"great_wall": "长城段落", "river": "河段", "fitness_site": "健身场地", "boundary": "区域"}
-FINDING_STATE_ZH = {"open": "待整改", "closed": "已关闭"}
-CASE_STATE_ZH = {
-    "clue": "线索", "not_filed": "不予立案", "filed": "已立案", "investigating": "调查中",
-    "suggestion_issued": "已发出检察建议", "awaiting_reply": "待回复", "follow_up": "跟进监督",
-    "suspended": "中止", "litigation_review": "审查起诉", "sued": "已起诉", "closed": "已结案",
-    "terminated": "已终结", "transferred": "已移送",
-}
-SEVERITY_ZH = {"low": "轻微", "medium": "一般", "high": "较重", "critical": "严重"}
 NO_FEATURE = "未关联要素"
 UNKNOWN_BODY = "未确定"
 
@@ -86,7 +78,7 @@ class ReportScope:
         box = self.bbox
         return [
             ("巡查活动", self.inspection or "全部"),
-            ("图层类型", "、".join(KIND_ZH[k] for k in self.kinds) if self.kinds else "全部"),
+            ("图层类型", "、".join(LAYER_KINDS_ZH[k] for k in self.kinds) if self.kinds else "全部"),
             ("时间范围", f"{self.date_from or '不限'} 至 {self.date_to or '不限'}"),
             ("范围", f"经度 {box.minx:.4f}–{box.maxx:.4f}，纬度 {box.miny:.4f}–{box.maxy:.4f}"
              if box else "不限"),

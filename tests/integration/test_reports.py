@@ -249,3 +249,13 @@ def test_empty_scope_still_writes(world, tmp_path):
     assert res.findings == 0 and res.photos == 0
     text = "\n".join(p.text for p in docx.Document(str(res.path)).paragraphs)
     assert "范围内没有问题或照片" in text
+
+
+def test_report_names_states_as_the_ledger_does(world, outputs):
+    """The 巡查报告 and the 台账 used two tables with different words for one state (待整改 / 未整改)."""
+    from fieldkit.labels import FINDING_STATES_ZH
+
+    word = docx.Document(str(outputs[0].path))
+    text = "\n".join(p.text for p in word.paragraphs)
+    assert f"状态：{FINDING_STATES_ZH['open']}" in text
+    assert "待整改" not in text

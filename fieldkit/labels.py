@@ -1,6 +1,7 @@
-"""Chinese labels of the codes the database stores (states, severities, sources, deadlines).
+"""Chinese labels of the codes the database stores (states, severities, sources, deadlines, layer kinds).
 
-Exports for the case file show these, never the codes. Unknown codes fall back to the code
+Exports, the 巡查报告 and its charts show these, never the codes: one table per code, so the
+ledger and the report name a state alike. Unknown codes fall back to the code
 itself, so a new state shows up (untranslated) instead of disappearing.
 """
 
