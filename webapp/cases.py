@@ -36,12 +36,14 @@ from fieldkit.documents.drafting import (
 from fieldkit.documents.numbering import NumberingScheme
 from fieldkit.errors import ConflictError, InputError, NotFoundError, StorageError
 from fieldkit.findings.service import get_finding, list_findings
+from fieldkit.labels import CASE_STATES_ZH
 from fieldkit.lookback.recurrence import recurrences
 from fieldkit.store.models import Layer, User, utcnow
 from fieldkit.store.models_cases import Case
 
 from .api import runtime
 from .findings import taxonomy
+from .i18n import code_labels
 from .security import current_viewer, role_required
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -64,12 +66,12 @@ ACTION_LABELS = {
     "refer_to_litigation_review": _l("Refer to litigation review"),
     "extend_litigation_review": _l("Extend litigation review"), "sue": _l("Sue"), "terminate": _l("Terminate"),
 }
-CASE_STATE_LABELS = {
-    "clue": _l("Clue"), "not_filed": _l("Not filed"), "filed": _l("Filed"), "investigating": _l("Investigating"),
-    "suggestion_issued": _l("Suggestion issued"), "awaiting_reply": _l("Awaiting reply"),
-    "follow_up": _l("Follow-up"), "suspended": _l("Suspended"), "litigation_review": _l("Litigation review"),
-    "sued": _l("Sued"), "closed": _l("Closed"), "terminated": _l("Terminated"), "transferred": _l("Transferred"),
-}
+CASE_STATE_LABELS = code_labels(CASE_STATES_ZH, {
+    "clue": "Clue", "not_filed": "Not filed", "filed": "Filed", "investigating": "Investigating",
+    "suggestion_issued": "Suggestion issued", "awaiting_reply": "Awaiting reply",
+    "follow_up": "Follow-up", "suspended": "Suspended", "litigation_review": "Litigation review",
+    "sued": "Sued", "closed": "Closed", "terminated": "Terminated", "transferred": "Transferred",
+})
 DRAFT_LABELS = {
     "procuratorate": _l("Procuratorate"), "title": _l("Document title"), "addressee": _l("Addressee"),
     "case_source": _l("Case source"), "duty_and_reasons": _l("Duty and reasons (one paragraph per line)"),

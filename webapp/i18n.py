@@ -32,6 +32,24 @@ def kind_labels() -> dict[str, str]:
             "boundary": _l("Boundary")}
 
 
+class CodeLabel:
+    """A stored code's name on a page: in Chinese FieldKit's own term (:mod:`fieldkit.labels`, the
+    words the ledger, the 巡查报告 and the documents print), in English the translated name."""
+
+    __slots__ = ("zh", "en")
+
+    def __init__(self, zh: str, en) -> None:
+        self.zh, self.en = zh, en
+
+    def __str__(self) -> str:
+        return self.zh if current_lang() == "zh_CN" else str(self.en)
+
+
+def code_labels(zh: dict[str, str], english: dict) -> dict[str, CodeLabel]:
+    """``{code: CodeLabel}`` for every code of ``english``, its Chinese from ``zh``."""
+    return {code: CodeLabel(zh.get(code, str(name)), name) for code, name in english.items()}
+
+
 def init_i18n(app: Flask) -> None:
     """Install Flask-Babel with FieldKit's locale selector and the language-switch helpers."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)

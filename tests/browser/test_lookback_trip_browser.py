@@ -81,7 +81,7 @@ def test_due_list_trip_gpx_and_lookback(live_server, runtime, trip_cases, page, 
     expect(page.locator("section#overdue tr[data-case]")).to_have_count(1)
     expect(page.locator("section#later tr[data-case]")).to_have_count(1)
     expect(page.locator("section#this_week")).to_contain_text("本周 (0)")
-    expect(page.locator(f"tr[data-case='{case1}']")).to_contain_text("跟进监督")  # follow_up
+    expect(page.locator(f"tr[data-case='{case1}']")).to_contain_text("跟进调查")  # follow_up, as fieldkit.labels and the brief name it
     expect(page.locator(f"tr[data-case='{case2}']")).to_contain_text("待回复")  # awaiting_reply
     expect(page.locator(".fk-due")).not_to_contain_text("reply_due")
 

@@ -295,3 +295,20 @@ def test_closed_case_lists_later_recurrences(client, login, csrf_token, runtime,
     assert "Later recurrences" in english and "80 m away" in english
     open_case_page = client.get(f"/cases/{open_case(client, csrf_token(client), findings)}").get_data(as_text=True)
     assert 'id="recurrences"' not in open_case_page  # only closed cases (or flagged ones) have the block
+
+
+def test_case_states_read_in_chinese_as_the_ledger_and_report_print_them(app):
+    """The pages had their own Chinese for case states (跟进监督, 起诉审查, 已中止), unlike the
+    台账, the 巡查报告 and the brief (跟进调查, 审查起诉, 中止审查)."""
+    from fieldkit.labels import CASE_STATES_ZH
+    from fieldkit.cases.workflow import State
+    from webapp.cases import CASE_STATE_LABELS
+
+    CASE_STATES = [s.value for s in State]
+
+    assert set(CASE_STATE_LABELS) == set(CASE_STATES)
+    with app.test_request_context("/?lang=zh_CN"):
+        assert {k: str(v) for k, v in CASE_STATE_LABELS.items()} == {k: CASE_STATES_ZH[k] for k in CASE_STATES}
+    with app.test_request_context("/?lang=en"):
+        assert str(CASE_STATE_LABELS["follow_up"]) == "Follow-up"
+        assert str(CASE_STATE_LABELS["litigation_review"]) == "Litigation review"
