@@ -6,8 +6,11 @@ it is ``/api/openapi.json`` (:mod:`webapp.openapi`).
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, send_file
 
 from fieldkit import queries
 from fieldkit.errors import InputError
@@ -32,6 +35,28 @@ def display_datum() -> str:
 def request_datum() -> str:
     """``?datum=`` if given (wgs84 / gcj02), else :func:`display_datum`."""
     return request.args.get("datum") or display_datum()
+
+
+MIME = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+
+def attachment(body: bytes | Path, mimetype: str, name: str, **options) -> Response:
+    """A download saved as ``name`` (werkzeug adds ``filename*=UTF-8''…`` for Chinese names, RFC
+    5987), never cached by shared caches; ``options`` go to ``send_file`` (e.g. ``conditional``)."""
+    source = io.BytesIO(body) if isinstance(body, bytes) else body
+    resp = send_file(source, mimetype=mimetype, as_attachment=True, download_name=name, **options)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 def json_response(obj, mimetype: str = "application/json", status: int = 200) -> Response:

@@ -13,10 +13,9 @@ under ``<data_dir>/documents`` and served as attachments only after their SHA-25
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -41,7 +40,7 @@ from fieldkit.lookback.recurrence import recurrences
 from fieldkit.store.models import Layer, User, utcnow
 from fieldkit.store.models_cases import Case
 
-from .api import runtime
+from .api import MIME, attachment, runtime
 from .findings import taxonomy
 from .i18n import code_labels
 from .security import current_viewer, role_required
@@ -317,12 +316,7 @@ def _download(case_id: int, record_id: int, ext: str):
     data = path.read_bytes()  # small; hashed and sent from memory, so the file is never half-served
     if hashlib.sha256(data).hexdigest() != expected:
         raise StorageError(f"{path.name}: SHA-256 differs from the one recorded at issue; not served")
-    mime = "application/pdf" if ext == "pdf" else \
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    resp = send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=f"{record.doc_number}.{ext}")
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return attachment(data, MIME[ext], f"{record.doc_number}.{ext}")
 
 
 @bp.get("/<int:case_id>/suggestions/<int:record_id>.docx")

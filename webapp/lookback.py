@@ -12,11 +12,10 @@ Views parse the request, call :mod:`fieldkit.lookback`, render.
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -29,7 +28,7 @@ from fieldkit.findings.service import get_finding
 from fieldkit.lookback.common import LOOKBACK_STATES
 from fieldkit.store.models import Photo, User, utcnow
 
-from .api import runtime
+from .api import MIME, attachment, runtime
 from .cases import CASE_STATE_LABELS
 from .findings import taxonomy
 from .security import current_viewer, role_required
@@ -52,7 +51,6 @@ DONE_LABELS = {
     "litigation_review": _l("Not rectified after the deadline: the case went to litigation review"),
     "follow_up": _l("The case stayed in follow-up"),
 }
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def may_work(view: lb_lib.LookBackView) -> bool:
@@ -242,11 +240,7 @@ def _record_file(lookback_id: int, ext: str):
         path = writer(rec, Path(tmp) / f"record.{ext}")
         data = path.read_bytes()
     name = f"回头看记录-案件{view.case_id}-{lookback_id}.{ext}"
-    resp = send_file(io.BytesIO(data), mimetype="application/pdf" if ext == "pdf" else DOCX_MIME,
-                     as_attachment=True, download_name=name)  # werkzeug adds filename*=UTF-8''… (RFC 5987)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return attachment(data, MIME[ext], name)
 
 
 @bp.get("/lookbacks/<int:lookback_id>/record.docx")

@@ -32,7 +32,7 @@ from fieldkit.reports.plotting import PALETTE, font, new_figure, png_bytes
 from fieldkit.store.models import User, utcnow
 from fieldkit.store.models_cases import Case, CaseFinding, Finding
 
-from .api import runtime
+from .api import attachment, runtime
 from .cases import CASE_STATE_LABELS
 from .security import current_viewer, role_required
 
@@ -109,13 +109,9 @@ def due_calendar():
     """The due list (same filters) as an iCalendar attachment."""
     data = due_ics(_due(due_filters(request.args)).items, domain=request.host.split(":")[0] or "fieldkit.local")
     name = f"回头看-{legal_date(utcnow()):%Y%m%d}.ics"
-    return _attachment(data.encode("utf-8"), ICS_TYPE, name)
+    return attachment(data.encode("utf-8"), ICS_TYPE, name)
 
 
-def _attachment(data: bytes, mimetype: str, name: str):
-    resp = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
 
 
 # --- trip plan ---------------------------------------------------------------------------------
@@ -204,7 +200,7 @@ def _trip_file(render, mimetype: str, ext: str):
     req = trip_request(request.args)
     plan = plan_trip(runtime(), req["case_ids"], req["start"], start_name=req["start_name"],
                      return_to_start=req["return_to_start"])
-    return _attachment(render(plan), mimetype, f"回头看路线-{legal_date(utcnow()):%Y%m%d}.{ext}")
+    return attachment(render(plan), mimetype, f"回头看路线-{legal_date(utcnow()):%Y%m%d}.{ext}")
 
 
 # --- scorecards --------------------------------------------------------------------------------

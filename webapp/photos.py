@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from fieldkit import queries
 from fieldkit.store import Photo
 
-from .api import runtime
+from .api import attachment, runtime
 from .map import source_labels
 from .security import csp, current_viewer, recent_login_required, role_required
 
@@ -80,9 +80,7 @@ def original(photo_id: int):
     path = runtime().evidence.path(photo.sha256)
     if not path.is_file():
         abort(404)
-    resp = send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=photo.original_name or f"{photo.sha256}.bin", conditional=True)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Cache-Control"] = "private, no-store"
+    resp = attachment(path, "application/octet-stream", photo.original_name or f"{photo.sha256}.bin",
+                      conditional=True)
     resp.headers["X-Original-SHA256"] = photo.sha256
     return resp

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -35,23 +35,13 @@ from fieldkit.store import Feature, Inspection, Layer, User
 from fieldkit.store.models import LAYER_KINDS
 from fieldkit.store.models_cases import Case
 
-from .api import json_response, runtime
+from .api import MIME, attachment, json_response, runtime
 from .jobs import registry
 from .security import current_viewer, recent_login_required, role_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 STAFF = ("reviewer", "admin")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-MIME = {
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
-    "zip": "application/zip",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "geojson": "application/geo+json",
-    "gpkg": "application/geopackage+sqlite3",
-    "kml": "application/vnd.google-earth.kml+xml",
-    "csv": "text/csv; charset=utf-8",
-}
 #: output key → (label, file extension, Chinese name used in the download file name)
 OUTPUTS = {
     "report_pdf": (_l("Inspection report (PDF)"), "pdf", "巡查报告"),
@@ -258,7 +248,4 @@ def download(job_id: str):
     job = _own_job(job_id)
     if job is None or job.state != "done" or job.result is None or not job.result.is_file():
         raise NotFoundError(f"job {job_id}: no finished export to download")
-    resp = send_file(job.result, mimetype=job.mimetype, as_attachment=True, download_name=job.filename,
-                     max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return attachment(job.result, job.mimetype, job.filename, max_age=0)
